@@ -30,7 +30,7 @@ type exportPlay struct {
 
 // listenBrainzListen is one listen in ListenBrainz's submission format.
 type listenBrainzListen struct {
-	ListenedAt     int64 `json:"listened_at"`
+	ListenedAt    int64 `json:"listened_at"`
 	TrackMetadata struct {
 		ArtistName     string `json:"artist_name"`
 		TrackName      string `json:"track_name"`
