@@ -255,6 +255,10 @@ type TruthPlay struct {
 	Offline   bool
 	// RecentlyPlayedAt is when it shows in recently-played; zero if never.
 	RecentlyPlayedAt time.Time
+	// RecentlyPlayedReachable reports whether, once visible, the play is
+	// among the 50 latest visible plays for a while, so that a poller can
+	// see it. A play that syncs late behind 50 newer ones never is.
+	RecentlyPlayedReachable bool
 	// LiveVisible reports whether currently-playing shows it while it plays
 	// (online and not private).
 	LiveVisible bool
@@ -511,6 +515,7 @@ func (sim *Simulator) Truth(userID string) []TruthPlay {
 		}
 		if v := st.visible(); v != 0 {
 			tp.RecentlyPlayedAt = msTime(v)
+			tp.RecentlyPlayedReachable = u.reachable(i, v)
 		}
 		switch st.kind {
 		case kindTrack:
@@ -534,6 +539,22 @@ func (sim *Simulator) Truth(userID string) []TruthPlay {
 		out = append(out, tp)
 	}
 	return out
+}
+
+// reachable reports whether stream i, visible from v, is within the
+// recently-played window at v: fewer than 50 later plays are visible by
+// then. Later times only add newer plays, so v is its best moment.
+func (u *simUser) reachable(i int, v int64) bool {
+	newer := 0
+	for j := i + 1; j < len(u.streams) && u.streams[j].start < v; j++ {
+		if vj := u.streams[j].visible(); vj != 0 && vj <= v {
+			newer++
+			if newer >= RecentlyPlayedWindow {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func (u *simUser) covering(t int64) *stream {

@@ -207,6 +207,7 @@ func TestSimulatedRecentlyPlayedShowsOnlyTruth(t *testing.T) {
 				require.True(t, ok, "played_at %d is not a truth play end", ms)
 				require.True(t, tp.Qualifies)
 				require.False(t, tp.IsLocal)
+				require.True(t, tp.RecentlyPlayedReachable)
 				require.Equal(t, tp.TrackURI, obj(t, it["track"])["uri"])
 			}
 			require.Equal(t, want, got, "at %s", now)
@@ -460,4 +461,37 @@ func BenchmarkSimulatedRecentlyPlayed(b *testing.B) {
 		i++
 	}
 	_ = fmt.Sprint()
+}
+
+func TestSimulatedWindowOverflowIsUnreachable(t *testing.T) {
+	t.Parallel()
+	// Long offline sessions sync more than 50 plays at once.
+	sim := spotifyhisttest.NewSimulator(spotifyhisttest.SimConfig{Seed: 6, Start: simStart, End: simStart.Add(48 * time.Hour), Users: 1,
+		OfflineShare: 1, SessionLength: 6 * time.Hour, SkipRate: -1, LagMedian: time.Millisecond})
+	b := simServer(t, sim)
+	id := sim.UserID(0)
+	tok := b.srv.IssueToken(id).AccessToken
+	var lost, kept int
+	for _, tp := range sim.Truth(id) {
+		if tp.RecentlyPlayedAt.IsZero() {
+			continue
+		}
+		if tp.RecentlyPlayedReachable {
+			kept++
+			continue
+		}
+		lost++
+		if lost > 5 {
+			continue
+		}
+		for _, at := range []time.Time{tp.RecentlyPlayedAt, tp.RecentlyPlayedAt.Add(time.Hour)} {
+			b.clock.Set(at)
+			m := get(t, b.srv, tok, "/v1/me/player/recently-played?limit=50").json(t)
+			for _, it := range items(t, m) {
+				require.NotEqual(t, tp.End.UnixMilli(), playedAtMS(t, it))
+			}
+		}
+	}
+	require.Positive(t, lost)
+	require.Positive(t, kept)
 }
