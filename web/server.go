@@ -81,6 +81,7 @@ type Server struct {
 	secure   bool
 	metrics  *metrics
 	imports  *importJobs
+	patterns []string // every registered route, for the OpenAPI test
 	shutdown context.Context
 	stop     context.CancelFunc
 	wg       sync.WaitGroup
@@ -170,6 +171,7 @@ func (s *Server) LocalMode() bool { return s.cfg.App == nil }
 // route registers a handler under a pattern, with metrics labelled by the
 // pattern (bounded, never raw ids).
 func (s *Server) route(pattern string, h http.HandlerFunc) {
+	s.patterns = append(s.patterns, pattern)
 	label := pattern
 	if i := strings.IndexByte(label, ' '); i >= 0 {
 		label = label[i+1:]
