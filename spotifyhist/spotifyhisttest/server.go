@@ -534,12 +534,12 @@ func (s *Server) AddRecentPlay(userID string, p RecentPlay) {
 		}
 	}
 	e := recentEntry{track: t, playedAt: p.PlayedAt.Truncate(time.Millisecond), context: p.ContextURI, visibleAt: p.VisibleAt}
-	// Keep newest first; equal played_at keep insertion order.
+	// Keep newest first; plays with equal played_at keep insertion order.
 	i, _ := slices.BinarySearchFunc(st.recent, e.playedAt, func(x recentEntry, t time.Time) int {
-		if x.playedAt.After(t) {
-			return -1
+		if x.playedAt.Before(t) {
+			return 1
 		}
-		return 1
+		return -1
 	})
 	st.recent = slices.Insert(st.recent, i, e)
 }

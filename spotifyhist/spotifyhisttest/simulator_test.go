@@ -189,7 +189,7 @@ func TestSimulatedRecentlyPlayedShowsOnlyTruth(t *testing.T) {
 			byEnd[tp.End.UnixMilli()] = tp
 		}
 		tok := b.srv.IssueToken(id).AccessToken
-		for now := simStart; now.Before(simStart.Add(26 * time.Hour)); now = now.Add(41 * time.Minute) {
+		for now := simStart; now.Before(simStart.Add(26 * time.Hour)); now = now.Add(53 * time.Minute) {
 			b.clock.Set(now)
 			var want []int64
 			for i := len(truth) - 1; i >= 0 && len(want) < spotifyhisttest.RecentlyPlayedWindow; i-- {
