@@ -335,9 +335,9 @@ func (s *Server) runImport(j *importJob) {
 	if err == nil {
 		defer closeSrc()
 		var res *monitor.ImportResult
-		res, err = s.cfg.Importer.Execute(ctx, j.UserID, src, nil, func(p monitor.ImportProgress) {
+		res, err = s.cfg.Importer.Execute(ctx, j.UserID, src, nil, func(p monitor.ImportUpdate) {
 			j.mu.Lock()
-			j.Processed, j.Total, j.Imported, j.Duplicates = p.Processed, p.Total, p.Imported, p.Duplicates
+			j.Processed, j.Total, j.Imported = p.Processed, p.Total, p.Imported
 			j.UpdatedAt = s.now()
 			j.mu.Unlock()
 		})

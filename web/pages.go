@@ -2,10 +2,13 @@ package web
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 )
@@ -16,13 +19,43 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
+// assetVersion is a digest of the embedded static files. Pages link assets
+// as /static/NAME?v=VERSION so that a new binary's scripts and styles are
+// fetched at once although browsers may cache them for an hour.
+var assetVersion = func() string {
+	h := sha256.New()
+	_ = fs.WalkDir(staticFS, "static", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := staticFS.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		h.Write([]byte(path))
+		h.Write(b)
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}()
+
+// assetURL is the template function "asset".
+func assetURL(name string) string {
+	return "/static/" + (&url.URL{Path: name}).EscapedPath() + "?v=" + assetVersion
+}
+
 // pages are parsed once; each page template is executed with the layout.
-var pages = template.Must(template.New("").ParseFS(templateFS, "templates/*.html"))
+var pages = template.Must(template.New("").Funcs(template.FuncMap{"asset": assetURL}).ParseFS(templateFS, "templates/*.html"))
 
 // pageData is what every page template receives. Everything in it is
 // escaped by html/template; the pages' scripts fetch the rest from the API
 // and insert it as text.
 type pageData struct {
+	// Page names the page (body class, current navigation link).
+	Page string
+	// Script is the page's script under static/; pages with a script also
+	// load Chart.js and common.js.
+	Script      string
 	Title       string
 	Message     string
 	LoggedIn    bool
@@ -76,7 +109,7 @@ func (s *Server) pageUser(w http.ResponseWriter, r *http.Request, d *pageData) b
 }
 
 func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
-	d := pageData{Title: "spotifyhist"}
+	d := pageData{Title: "Listening on this instance", Page: "index", Script: "index.js"}
 	if s.LocalMode() {
 		// Local mode has one user and no login: the dashboard is the home page.
 		http.Redirect(w, r, "/me", http.StatusSeeOther)
@@ -87,7 +120,7 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
-	d := pageData{Title: "Your listening"}
+	d := pageData{Title: "Your listening", Page: "dashboard", Script: "dashboard.js"}
 	if !s.pageUser(w, r, &d) {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
@@ -101,7 +134,7 @@ func (s *Server) handleYear(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	d := pageData{Title: "Your " + strconv.Itoa(year), Year: year}
+	d := pageData{Title: "Your " + strconv.Itoa(year), Year: year, Page: "year", Script: "year.js"}
 	if !s.pageUser(w, r, &d) {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return

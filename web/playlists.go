@@ -69,7 +69,7 @@ func (s *Server) spotifyClient(w http.ResponseWriter, r *http.Request) (*spotify
 // spotifyError answers a failed on-demand Spotify call.
 func (s *Server) spotifyError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
-	case errors.Is(err, store.ErrInvalid):
+	case errors.Is(err, store.ErrInvalid), errors.Is(err, monitor.ErrInvalidPlaylistRef):
 		writeError(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, spotifyhist.ErrNotFound):
 		writeError(w, http.StatusNotFound, "Spotify has no such playlist")
@@ -84,11 +84,6 @@ func (s *Server) spotifyError(w http.ResponseWriter, r *http.Request, err error)
 		}
 		writeError(w, http.StatusServiceUnavailable, msg)
 	default:
-		var bad *monitor.PlaylistRefError
-		if errors.As(err, &bad) {
-			writeError(w, http.StatusBadRequest, err.Error())
-			return
-		}
 		s.log.WarnContext(r.Context(), "spotify call failed", "error", err)
 		writeError(w, http.StatusBadGateway, "Spotify could not be reached; try again later")
 	}

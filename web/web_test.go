@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -41,12 +43,13 @@ func newHarness(t *testing.T, local bool) *harness {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := sqlite.New(ctx, sqlite.Config{Path: filepath.Join(dir, "db.sqlite")})
+	quiet := slog.New(slog.DiscardHandler)
+	st, err := sqlite.New(ctx, sqlite.Config{Path: filepath.Join(dir, "db.sqlite"), Logger: quiet})
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
 	sealer, err := spotifyhist.NewSealer(spotifyhist.DeriveKey("test secret"))
 	require.NoError(t, err)
-	importer, err := monitor.NewImporter(monitor.ImporterConfig{Store: st})
+	importer, err := monitor.NewImporter(monitor.ImporterConfig{Store: st, Logger: quiet})
 	require.NoError(t, err)
 
 	h := &harness{t: t, store: st, sealer: sealer, upload: filepath.Join(dir, "uploads")}
@@ -56,14 +59,14 @@ func newHarness(t *testing.T, local bool) *harness {
 	t.Cleanup(h.srv.Close)
 	cfg := Config{
 		Store: st, Sealer: sealer, Importer: importer, BaseURL: h.srv.URL,
-		UploadDir: h.upload, MaxUploadBytes: 1 << 20, PublicStats: true,
+		UploadDir: h.upload, MaxUploadBytes: 1 << 20, PublicStats: true, Logger: quiet,
 	}
 	if !local {
 		h.fake = spotifyhisttest.NewServer(t, nil)
 		app, err := spotifyhist.New(spotifyhist.Config{
 			ClientID: h.fake.ClientID(), ClientSecret: h.fake.ClientSecret(),
 			APIURL: h.fake.APIURL(), AccountsURL: h.fake.AccountsURL(),
-			RedirectURL: h.srv.URL + "/auth/callback",
+			RedirectURL: h.srv.URL + "/auth/callback", Logger: quiet,
 		})
 		require.NoError(t, err)
 		cfg.App = app
@@ -292,7 +295,7 @@ func insertPlays(t *testing.T, st store.Store, userID string, names ...string) {
 	for i, n := range names {
 		in = append(in, store.PlayInput{
 			Track: store.Track{
-				ID: fmt.Sprintf("%s%02d", strings.Repeat("x", 20), i), Name: n, DurationMS: 200000, Linked: true,
+				ID: fmt.Sprintf("%020x%02d", crc32.ChecksumIEEE([]byte(n)), i), Name: n, DurationMS: 200000, Linked: true,
 				Album:   store.Album{ID: "album" + n, Name: "Album " + n},
 				Artists: []store.Artist{{ID: "artist" + n, Name: "Artist " + n}},
 			},
@@ -412,7 +415,7 @@ func TestBadInputs(t *testing.T) {
 		{"BadFrom", http.MethodGet, "/api/v1/me/stats/totals?from=yesterday", "", "", http.StatusBadRequest},
 		{"FromAfterTo", http.MethodGet, "/api/v1/me/stats/totals?from=2025-02-01&to=2025-01-01", "", "", http.StatusBadRequest},
 		{"BadLimit", http.MethodGet, "/api/v1/me/history?limit=100000", "", "", http.StatusBadRequest},
-		{"BadCursor", http.MethodGet, "/api/v1/me/history?cursor=%%%", "", "", http.StatusBadRequest},
+		{"BadCursor", http.MethodGet, "/api/v1/me/history?cursor=bm90LWEtY3Vyc29y", "", "", http.StatusBadRequest},
 		{"NotAnExport", http.MethodPost, "/api/v1/me/imports?name=x.zip", "application/zip", "this is not a zip", http.StatusUnprocessableEntity},
 		{"EmptyUpload", http.MethodPost, "/api/v1/me/imports", "application/zip", "", http.StatusBadRequest},
 		{"OversizedUpload", http.MethodPost, "/api/v1/me/imports", "application/zip", strings.Repeat("x", 2<<20), http.StatusRequestEntityTooLarge},
@@ -503,6 +506,7 @@ func TestPublicStatsSwitch(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, true)
 	b := h.browser()
+	b.me()
 	insertPlays(t, h.store, "local", "A", "B")
 	tot := decode[totalsJSON](t, b.get("/api/v1/stats/totals"))
 	require.Equal(t, 2, tot.Plays)

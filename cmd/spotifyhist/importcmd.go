@@ -178,7 +178,7 @@ func newProgressBar(w io.Writer, quiet bool) *progressBar {
 	return &progressBar{w: w, tty: tty, quiet: quiet, started: time.Now()}
 }
 
-func (b *progressBar) update(p monitor.ImportProgress) {
+func (b *progressBar) update(p monitor.ImportUpdate) {
 	if b.quiet || p.Total == 0 {
 		return
 	}
