@@ -25,7 +25,7 @@ lint: ## go vet and gofmt
 
 .PHONY: build
 build: ## build a static binary
-	CGO_ENABLED=0 $(GO) build -trimpath -o bin/spotifyhist ./cmd/spotifyhist
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X main.buildVersion=$$(git describe --tags --always --dirty)" -o bin/spotifyhist ./cmd/spotifyhist
 
 .PHONY: ci
 ci: ## what CI runs

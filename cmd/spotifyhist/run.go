@@ -188,8 +188,16 @@ func newLogger(cfg config, w io.Writer) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(w, opts)), nil
 }
 
-// version is the module version the binary was built from.
+// buildVersion can be set at build time:
+// go build -ldflags "-X main.buildVersion=v1.2.3" ./cmd/spotifyhist
+var buildVersion string
+
+// version is the version the binary was built as: buildVersion when set,
+// else the module version (go install …@version), else "(devel)".
 func version() string {
+	if buildVersion != "" {
+		return buildVersion
+	}
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
 		return bi.Main.Version
 	}
