@@ -72,7 +72,7 @@ func TestContainerfile(t *testing.T) {
 	require.Regexp(t, `^(gcr\.io/distroless/static[-a-z0-9]*:nonroot|scratch)$`, froms[1], "runtime base")
 
 	cmdline := build.String()
-	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", `-ldflags "-s -w"`, "./cmd/spotifyhist", "-o /out/spotifyhist"} {
+	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", `-ldflags "-s -w`, "-X main.buildVersion=", "./cmd/spotifyhist", "-o /out/spotifyhist"} {
 		require.Contains(t, cmdline, want, "go build")
 	}
 
