@@ -215,8 +215,10 @@ type ExportEntry struct {
 	// data has none: match it by TrackName and ArtistName.
 	TrackURI string
 	// TrackID is the base-62 ID of a spotify:track: URI; empty for local files (derive
-	// their ID from TrackURI). In JSON Lines it is track_id verbatim (TrackURI is set
-	// only when that is a base-62 ID).
+	// their ID from TrackURI). In JSON Lines it is track_id as written (the ID of a
+	// spotify:track: URI written there); TrackURI is then "spotify:track:<id>" for a
+	// base-62 ID, the URI for a spotify:local: URI, and empty for any other ID (such as
+	// the "local:…" IDs of local files).
 	TrackID   string
 	TrackName string
 	// ArtistName is the album artist in extended history, the artist in account data,
@@ -297,10 +299,6 @@ var (
 	ErrExportCorrupt = errors.New("spotifyhist: corrupt export file")
 )
 
-// A ZIP entry with an absolute name, a drive letter or a ".." element fails the read
-// with an error matching [zip.ErrInsecurePath]; the export is never extracted, but such
-// an archive is hostile.
-
 // ExportLimitError reports an exceeded [ExportLimits] field. It matches
 // [ErrExportTooLarge].
 type ExportLimitError struct {
@@ -369,8 +367,8 @@ func (e *ExportFileError) Unwrap() error { return e.Err }
 
 // ReadExport reads every listening-history entry of an export and calls fn once per
 // entry, in file order then entry order, plays and excluded entries alike, so that a
-// caller can account for each. Every call gets a new entry, which fn may keep. An error
-// from fn stops the read and is returned as is.
+// caller can account for each. fn runs on the calling goroutine; every call gets a new
+// entry, which fn may keep. An error from fn stops the read and is returned as is.
 //
 // Sources (detected by content, not by name): a ZIP as downloaded from Spotify, a
 // directory of unpacked files (at any depth), a single JSON file, a .json.gz, or JSON
@@ -388,7 +386,11 @@ func (e *ExportFileError) Unwrap() error { return e.Err }
 // [ExportOptions]. An entry that is not an object, lacks a parseable timestamp, or has a
 // field of the wrong type is reported with [ReasonMalformed]; the file goes on. A file
 // that is not JSON, is truncated, or breaks JSON syntax fails the read with an
-// [*ExportFileError]; a limit with an [*ExportLimitError].
+// [*ExportFileError]; a limit with an [*ExportLimitError]. A ZIP entry with an absolute
+// name, a drive letter or a ".." element fails the read, before anything is read, with an
+// error matching [archive/zip.ErrInsecurePath] (nothing is ever extracted, but such an archive is
+// hostile); an encrypted entry or a compression method other than stored and deflate with
+// [ErrUnsupportedFormat].
 //
 // The summary is returned even with an error, describing what was read until then.
 func ReadExport(ctx context.Context, src ExportSource, opts *ExportOptions, fn func(e *ExportEntry) error) (*ExportSummary, error) {
@@ -602,14 +604,14 @@ func isMacMetadata(base string) bool {
 type fileKind uint8
 
 const (
-	fileUnknown       fileKind = iota // not a listening-history file
-	fileSingle                        // a single-file source with an unrecognised name
-	fileExtended                      // Streaming_History_Audio_*, endsong_*
-	fileVideo                         // Streaming_History_Video_*
-	fileAccountMusic                  // StreamingHistory_music_*
-	fileAccountPodcast                // StreamingHistory_podcast_*
-	fileAccountLegacy                 // StreamingHistoryN.json
-	fileJSONL                         // *.jsonl
+	fileUnknown        fileKind = iota // not a listening-history file
+	fileSingle                         // a single-file source with an unrecognised name
+	fileExtended                       // Streaming_History_Audio_*, endsong_*
+	fileVideo                          // Streaming_History_Video_*
+	fileAccountMusic                   // StreamingHistory_music_*
+	fileAccountPodcast                 // StreamingHistory_podcast_*
+	fileAccountLegacy                  // StreamingHistoryN.json
+	fileJSONL                          // *.jsonl
 )
 
 // format is the entry format the name implies.

@@ -102,7 +102,7 @@ type rowConv struct {
 	// all holds every string value of the row but the low-cardinality ones, decoded, in
 	// one allocation; spans locate each field in it.
 	all   string
-	spans [numFields]struct{ s, e int32 }
+	spans [numFields]struct{ s, e int }
 }
 
 // lowCardinality marks fields with a handful of distinct values, interned instead.
@@ -126,7 +126,7 @@ func (c *rowConv) gather() {
 			clean := sanitizeString(string(v))
 			buf = append(buf[:start], clean...)
 		}
-		c.spans[fi].s, c.spans[fi].e = int32(start), int32(len(buf))
+		c.spans[fi].s, c.spans[fi].e = start, len(buf)
 	}
 	c.r.rowBuf = buf
 	if len(buf) > 0 {

@@ -320,8 +320,8 @@ func (r *exportReader) readArray(s *jsonSource, fs *fileState) error {
 }
 
 // readLines reads JSON Lines: one value per line, blank lines ignored. A broken line is a
-// malformed entry, except the first (the file is then not JSON Lines at all) and an
-// unterminated last line (the file is truncated).
+// malformed entry, except the first (the file is then not JSON Lines at all, or a corrupt
+// one if its name ends in .jsonl) and an unterminated last line (the file is truncated).
 func (r *exportReader) readLines(s *jsonSource, fs *fileState) error {
 	p := &r.p
 	maxLine := r.lim.MaxEntryBytes
@@ -366,7 +366,7 @@ func (r *exportReader) readLines(s *jsonSource, fs *fileState) error {
 				return r.parseErr(fs.name, off, err)
 			}
 			switch {
-			case fs.index == 0 && fs.kind == fileSingle:
+			case fs.index == 0 && fs.kind != fileJSONL: // content and name both fail to say JSON Lines
 				return &ExportFileError{File: fs.name, Offset: off + int64(se.pos), Err: &kindError{
 					kind: ErrUnsupportedFormat, msg: "not a ZIP archive, gzip file, JSON array or JSON Lines: " + se.msg,
 				}}
@@ -441,19 +441,19 @@ const (
 	fOffline
 	fOfflineTS
 	fIncognito
-	fEndTime      // account data
-	fArtistName   // account data
-	fAcctTrack    // account data trackName
-	fAcctMS       // account data msPlayed
-	fPodcastName  // account data
-	fAcctShow     // account data showName
-	fAcctEpisode  // account data episodeName
-	fPlayedAt     // JSON Lines
-	fTrackID      // JSON Lines
-	fJSONLTrack   // JSON Lines track_name
-	fArtists      // JSON Lines
-	fJSONLAlbum   // JSON Lines album
-	fSource       // JSON Lines
+	fEndTime     // account data
+	fArtistName  // account data
+	fAcctTrack   // account data trackName
+	fAcctMS      // account data msPlayed
+	fPodcastName // account data
+	fAcctShow    // account data showName
+	fAcctEpisode // account data episodeName
+	fPlayedAt    // JSON Lines
+	fTrackID     // JSON Lines
+	fJSONLTrack  // JSON Lines track_name
+	fArtists     // JSON Lines
+	fJSONLAlbum  // JSON Lines album
+	fSource      // JSON Lines
 	numFields
 )
 

@@ -948,12 +948,15 @@ func TestReadExportUnsupported(t *testing.T) {
 		{"Binary", []byte{0, 1, 2, 3, 4, 5}},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			res := readExport(t, bytesSource("upload", tc.data), nil)
-			require.ErrorIs(t, res.err, ErrUnsupportedFormat)
-			require.Contains(t, res.err.Error(), "upload")
-		})
+		// The name does not decide the format: a text file called .zip is no ZIP.
+		for _, name := range []string{"upload", "my_spotify_data.zip", "Streaming_History_Audio_0.json"} {
+			t.Run(tc.name+"/"+name, func(t *testing.T) {
+				t.Parallel()
+				res := readExport(t, bytesSource(name, tc.data), nil)
+				require.ErrorIs(t, res.err, ErrUnsupportedFormat)
+				require.Contains(t, res.err.Error(), name)
+			})
+		}
 	}
 }
 

@@ -88,15 +88,28 @@ func (r *exportReader) readZipFile(f *zip.File, name string, kind fileKind) erro
 		}}
 	}
 	if err != nil {
-		return r.fileErr(name, -1, err)
+		return &ExportFileError{File: name, Offset: -1, Err: corrupt("damaged ZIP entry", err)}
 	}
 	defer rc.Close()
 	// CompressedSize64 bounds what the decompressor can consume (archive/zip reads the
 	// entry through a section of that size), so the ratio below is an honest bound
 	// whatever the headers claim about the uncompressed size.
 	compressed := int64(min(f.CompressedSize64, 1<<62))
-	in := &ratioReader{r: rc, compressed: &compressed, max: int64(r.lim.MaxCompressionRatio), file: name}
+	in := &ratioReader{r: zipEntryReader{rc}, compressed: &compressed, max: int64(r.lim.MaxCompressionRatio), file: name}
 	return r.readStream(in, -1, name, kind)
+}
+
+// zipEntryReader reports every read error of a ZIP entry as damage: with header offsets
+// and sizes taken from the archive, a bad value surfaces as any error of the underlying
+// reader (for instance a negative offset), not only as a zip or flate error.
+type zipEntryReader struct{ r io.Reader }
+
+func (z zipEntryReader) Read(p []byte) (int, error) {
+	n, err := z.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, ErrExportCorrupt) {
+		err = corrupt("damaged ZIP entry", err)
+	}
+	return n, err
 }
 
 // safeZipName refuses names that would escape a directory if extracted: absolute paths,
