@@ -49,6 +49,34 @@
 // entry and one play; a long loop of one track forms a chain that the solver
 // handles in O(p log p) for p pairs.
 //
+// # Duplicates within an import
+//
+// Spotify's exports repeat some streams: the same row twice, or the same row
+// with a ts about a minute later. Two entries of one recording (same
+// normalised name and first artist; same id for unnamed entries) are one
+// stream, and the later is [ReasonDuplicateInFile], when either
+//
+//   - they end in the same instant at their precision (same ts for two
+//     extended-history rows; for account data, or an account row against an
+//     extended one, ms_played must also be equal, because two short plays of
+//     one track can end in the same minute) — [RuleSameTS]; or
+//   - their [end − ms_played, end] intervals overlap by at least
+//     [Options].InFileMinOverlap (15 s) for every true end their precision
+//     allows — [RuleOverlap]. Two streams of one track cannot overlap by more
+//     than a crossfade (at most 12 s), so this is implausible for a replay.
+//
+// A minute-later duplicate of a stream shorter than about 75 s overlaps its
+// original by less than 15 s and is kept: it is indistinguishable from a
+// crossfaded replay. The labelled corpus of package dedupetest counts these.
+//
+// # Costs
+//
+// Each pair's cost is its time difference in milliseconds. The reading of a
+// history row that its UTC day does not favour costs HistoryTolerance more; a
+// match by name rather than id costs 0.5 s more; a match of an excluded entry
+// 10 s more; a realtime row also costs what it did not see of the stream, and
+// a paused stream its pause.
+//
 // [Original] reproduces the three phases of the system spotifyhist replaces,
 // for comparison only: it loses most plays that monitoring missed and merges
 // genuine replays.

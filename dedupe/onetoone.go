@@ -33,7 +33,7 @@ func (p *OneToOnePolicy) Options() Options { return p.o }
 // First, duplicates within the import: entries of one recording (same
 // normalised name and first artist, or the same track id when unnamed) are one
 // stream when they end at the same time at their precision (for minute
-// precision, or mixed precisions, ms_played must also agree within a second),
+// precision, or mixed precisions, ms_played must also be equal),
 // or when their [end − ms_played, end] intervals overlap by at least
 // InFileMinOverlap whatever their true ends within their precision. The entry
 // earliest in (PlayedAt, input order) is kept; the others are
@@ -131,8 +131,6 @@ const (
 	// streams under 30 s, which monitors rarely store) unless the excluded one
 	// fits a stored play clearly better.
 	excludedPenalty = 10_000
-	// sameMSPlayed: account-data and extended rows of one stream agree on ms_played.
-	sameMSPlayed = 1000
 )
 
 type matcher struct {
@@ -145,14 +143,15 @@ type matcher struct {
 	so []obs
 
 	// Identity.
-	norm     map[string]string  // name → NormalizeName(name)
-	keyIDs   map[string]int32   // match key → id
-	listStart []int32 // match key id → its stored plays in listData[listStart[k]:listStart[k+1]]
+	norm      map[string]string // name → NormalizeName(name)
+	keyIDs    map[string]int32  // match key → id
+	listStart []int32           // match key id → its stored plays in listData[listStart[k]:listStart[k+1]]
 	listData  []int32
-	entKeys  [][]int32          // entry → match key ids (id key first)
-	entIDKey []int32            // entry → id key id or -1
-	group    []int32            // entry → in-file identity, -1 when none
-	groupIDs map[string]int32   // in-file identity → id
+	keyTrack  []int32          // match key id → the one stored track carrying it, -2 when several
+	entKeys   [][]int32        // entry → match key ids (id key first)
+	entIDKey  []int32          // entry → id key id or -1
+	group     []int32          // entry → in-file identity, -1 when none
+	groupIDs  map[string]int32 // in-file identity → id
 
 	edges []edge
 	votes map[int32][2]int32 // day → end votes, start votes
@@ -198,9 +197,51 @@ func (m *matcher) normalize(s string) string {
 	if v, ok := m.norm[s]; ok {
 		return v
 	}
-	v := store.NormalizeName(s)
+	v, ok := normalizeASCII(s)
+	if !ok {
+		v = store.NormalizeName(s)
+	}
 	m.norm[s] = v
 	return v
+}
+
+// normalizeASCII is store.NormalizeName for ASCII strings (most names), which
+// Unicode decomposition leaves alone; ok is false for other strings.
+func normalizeASCII(s string) (string, bool) {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 0x80:
+			return "", false
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+		case c == ' ' && i > 0 && i < len(s)-1 && s[i-1] != ' ':
+		default:
+			clean = false
+		}
+	}
+	if clean {
+		return s, true
+	}
+	b := make([]byte, 0, len(s))
+	space := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		default:
+			space = true
+			continue
+		}
+		if space && len(b) > 0 {
+			b = append(b, ' ')
+		}
+		space = false
+		b = append(b, c)
+	}
+	return string(b), true
 }
 
 func idKey(id string) string { return "i\x00" + id }
@@ -213,20 +254,15 @@ func albumKey(name, album string) string { return "a\x00" + name + "\x00" + albu
 // key, the list of stored plays carrying it in time order (one flat array
 // sliced by key).
 func (m *matcher) indexStored() {
-	order := make([]int32, len(m.stored))
+	byTime := make([]timeIdx, len(m.stored))
 	for i := range m.stored {
 		s := &m.stored[i]
 		k := kindOf(s.Source)
 		t := s.PlayedAt.UnixMilli()
 		m.so[i] = obs{t: t, prec: storedPrecision(t, k), ms: max(int64(s.MSPlayed), 0), kind: k}
-		order[i] = int32(i)
+		byTime[i] = timeIdx{t: t, i: int32(i)}
 	}
-	slices.SortFunc(order, func(a, b int32) int {
-		if c := cmp.Compare(m.so[a].t, m.so[b].t); c != 0 {
-			return c
-		}
-		return cmp.Compare(a, b)
-	})
+	slices.SortFunc(byTime, compareTimeIdx)
 	// Keys of each distinct track, computed once.
 	trackOf := make(map[string]int32)
 	var trackKeys [][]int32
@@ -268,12 +304,37 @@ func (m *matcher) indexStored() {
 	}
 	m.listData = make([]int32, m.listStart[len(m.keyIDs)])
 	fill := slices.Clone(m.listStart[:len(m.keyIDs)])
-	for _, si := range order {
-		for _, k := range trackKeys[playTrack[si]] {
-			m.listData[fill[k]] = si
+	m.keyTrack = make([]int32, len(m.keyIDs))
+	for k := range m.keyTrack {
+		m.keyTrack[k] = -1
+	}
+	for _, x := range byTime {
+		ti := playTrack[x.i]
+		for _, k := range trackKeys[ti] {
+			m.listData[fill[k]] = x.i
 			fill[k]++
+			switch m.keyTrack[k] {
+			case -1:
+				m.keyTrack[k] = ti
+			case ti, -2:
+			default:
+				m.keyTrack[k] = -2 // several tracks
+			}
 		}
 	}
+}
+
+// timeIdx sorts plays by time, then index.
+type timeIdx struct {
+	t int64
+	i int32
+}
+
+func compareTimeIdx(a, b timeIdx) int {
+	if c := cmp.Compare(a.t, b.t); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.i, b.i)
 }
 
 // list returns the stored plays carrying key k, in time order.
@@ -384,26 +445,32 @@ func (m *matcher) entryInfo(e *Entry) entInfo {
 
 // inFile marks entries that repeat an earlier entry of the import.
 func (m *matcher) inFile() {
-	idx := make([]int32, 0, len(m.entries))
+	type item struct {
+		g int32
+		i int32
+		t int64
+	}
+	items := make([]item, 0, len(m.entries))
 	for i := range m.entries {
 		if m.group[i] >= 0 && !m.entries[i].Excluded {
-			idx = append(idx, int32(i))
+			items = append(items, item{g: m.group[i], i: int32(i), t: m.eo[i].t})
 		}
 	}
-	slices.SortFunc(idx, func(a, b int32) int {
-		if c := cmp.Compare(m.group[a], m.group[b]); c != 0 {
+	slices.SortFunc(items, func(a, b item) int {
+		if c := cmp.Compare(a.g, b.g); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(m.eo[a].t, m.eo[b].t); c != 0 {
+		if c := cmp.Compare(a.t, b.t); c != 0 {
 			return c
 		}
-		return cmp.Compare(a, b)
+		return cmp.Compare(a.i, b.i)
 	})
 	minOv := m.o.InFileMinOverlap.Milliseconds()
 	var kept []int32
 	var maxPrec int64
-	for k, j := range idx {
-		if k == 0 || m.group[idx[k-1]] != m.group[j] {
+	for k, it := range items {
+		j := it.i
+		if k == 0 || items[k-1].g != it.g {
 			kept = kept[:0]
 			maxPrec = 0
 		}
@@ -412,8 +479,10 @@ func (m *matcher) inFile() {
 		for n := len(kept) - 1; n >= 0; n-- {
 			i := kept[n]
 			ei := &m.eo[i]
-			// No earlier kept entry can reach j once this one ends before j starts.
-			if ei.t+maxPrec < ej.t-ej.ms-minOv && ei.t+maxPrec < ej.t {
+			// Earlier kept entries end no later than this one (give or take
+			// the largest precision): once it ends before j starts, none of
+			// them can be j's stream.
+			if ei.t+maxPrec <= ej.t-ej.ms {
 				break
 			}
 			if rule, ok := sameStream(ei, ej, minOv); ok {
@@ -439,7 +508,9 @@ func sameStream(a, b *obs, minOverlap int64) (string, bool) {
 		if a.prec == b.prec && a.prec < 60_000 {
 			return RuleSameTS, true
 		}
-		if abs(a.ms-b.ms) <= sameMSPlayed {
+		if a.ms == b.ms {
+			// Account-data and extended rows of one stream agree on ms_played;
+			// two short plays ending in one minute rarely do.
 			return RuleSameTS, true
 		}
 	}
@@ -502,8 +573,15 @@ func (m *matcher) buildEdges() {
 		lo := e.t - e.ms - w - maxPause
 		hi := e.t + e.prec + w
 		first := len(m.edges)
+		idTrack := int32(-1)
+		if m.entIDKey[i] >= 0 {
+			idTrack = m.keyTrack[m.entIDKey[i]]
+		}
 		for _, k := range m.entKeys[i] {
 			byName := k != m.entIDKey[i]
+			if byName && idTrack >= 0 && m.keyTrack[k] == idTrack {
+				continue // the same plays as the id key
+			}
 			list := m.list(k)
 			start, _ := slices.BinarySearchFunc(list, lo, func(si int32, t int64) int { return cmp.Compare(m.so[si].t, t) })
 			for _, si := range list[start:] {

@@ -37,10 +37,13 @@ const (
 	// ShutdownTimeoutDefault bounds the drain after Run's context ends.
 	ShutdownTimeoutDefault = 10 * time.Second
 	// HistoryOverlapDefault is how far before the newest stored play the
-	// recently-played cursor starts: Spotify adds offline plays late with a
-	// past played_at, so a strict cursor would miss them. Re-fetched plays
-	// are recognised and skipped.
-	HistoryOverlapDefault = 2 * time.Hour
+	// recently-played cursor starts. Spotify adds offline plays when the
+	// device reconnects, hours or days later, with their past played_at; a
+	// cursor at the newest play would never see them. A day of overlap costs
+	// nothing at Spotify (one call returns at most 50 plays either way), and
+	// re-fetched plays are recognised and skipped without touching the
+	// database.
+	HistoryOverlapDefault = 24 * time.Hour
 	// AdaptiveIdleMaxDefault caps the adaptive mode's currently-playing
 	// backoff while nothing plays.
 	AdaptiveIdleMaxDefault = 2 * time.Minute
@@ -99,7 +102,7 @@ type Config struct {
 	// Adaptive tunes the adaptive mode.
 	Adaptive AdaptiveConfig
 	// HistoryOverlap is how far before the newest stored play recently-played
-	// is asked for. Default HistoryOverlapDefault (2 h).
+	// is asked for. Default HistoryOverlapDefault (24 h).
 	HistoryOverlap time.Duration
 	// RateLimitWaitMax caps one wait after a 429. Default
 	// RateLimitWaitMaxDefault (15 min).

@@ -1,8 +1,9 @@
-// Package monitor is spotifyhist's background system: it shares the users
+// Package monitor is spotifyhist's background system. It shares the users
 // among the running serve processes and, for each user, runs the listening
 // monitor (recently-played and currently-playing polls, by mode) and the
-// playlist scanner; it also runs the deployment-wide song-ID updater, the
-// artist linker and import jobs.
+// playlist scanner; one replica also runs the song-ID updater. The package
+// also holds the artist linker and the historical import pipeline, which
+// the daemon and the command line run on their own schedules.
 //
 // Create a [Monitor] with [New] and a [Config] naming the [Store] and the
 // [Clients] that build each user's Spotify client, then call [Monitor.Run];
@@ -63,15 +64,15 @@
 //
 // # States of a user on one worker
 //
-//	              claim / renewal finds it ours
-//	   (free) ───────────────────────────────────▶ running
-//	     ▲                                           │  │
-//	     │ release (over the share, drain)           │  │ lease not renewed
-//	     │ after the tasks stopped                   │  │ in time / row removed
-//	     └──────────────── stopping ◀────────────────┘  ▼
-//	                                             not trusted ──▶ running
-//	                                        (tasks stopped; resumes when
-//	                                         a renewal finds it still ours)
+//	           claim / renewal finds it ours
+//	(free) ───────────────────────────────────▶ running
+//	  ▲                                           │  │
+//	  │ release (over the share, drain)           │  │ lease not renewed
+//	  │ after the tasks stopped                   │  │ in time / row removed
+//	  └──────────────── stopping ◀────────────────┘  ▼
+//	                                          not trusted ──▶ running
+//	                                     (tasks stopped; resumes when
+//	                                      a renewal finds it still ours)
 //
 // # Per-user tasks
 //

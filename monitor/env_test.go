@@ -67,6 +67,17 @@ func newTestEnv(t testing.TB, st Store, o envOpts) *testEnv {
 	if o.transport != nil {
 		rt = o.transport(rt)
 	}
+	var err error
+	e.app = e.newApp(rt)
+	e.sealer, err = spotifyhist.NewSealer(spotifyhist.DeriveKey("monitor tests"))
+	require.NoError(t, err)
+	e.clients = NewClients(e.app, e.sealer, st, nil)
+	return e
+}
+
+// newApp returns an App talking to the fake through rt, without pacing.
+func (e *testEnv) newApp(rt http.RoundTripper) *spotifyhist.App {
+	e.t.Helper()
 	app, err := spotifyhist.New(spotifyhist.Config{
 		ClientID:     e.srv.ClientID(),
 		ClientSecret: e.srv.ClientSecret(),
@@ -77,12 +88,14 @@ func newTestEnv(t testing.TB, st Store, o envOpts) *testEnv {
 		Budget:       spotifyhist.BudgetConfig{Requests: 1_000_000},
 		Test:         spotifyhist.TestConfig{DisableJitter: true},
 	})
-	require.NoError(t, err)
-	e.app = app
-	e.sealer, err = spotifyhist.NewSealer(spotifyhist.DeriveKey("monitor tests"))
-	require.NoError(t, err)
-	e.clients = NewClients(app, e.sealer, st, nil)
-	return e
+	require.NoError(e.t, err)
+	return app
+}
+
+// newClients returns Clients of a separate App (another process) whose
+// requests go through wrap(fake transport).
+func (e *testEnv) newClients(wrap func(http.RoundTripper) http.RoundTripper) *Clients {
+	return NewClients(e.newApp(wrap(e.srv.Transport())), e.sealer, e.st, nil)
 }
 
 // addUser issues a token for id at the fake and stores the user.
@@ -157,7 +170,10 @@ type captureReport struct {
 // compareTruth matches stored plays one to one with truth plays (history
 // plays by exact end, realtime plays by start + ms heard within the pauses),
 // and reports the expected plays (per want, ending before cut) missing.
-func compareTruth(userID string, truth []spotifyhisttest.TruthPlay, plays []store.PlayWithTrack, want capability, cut time.Time) captureReport {
+//
+// tol is how far a realtime play's played_at may be off (the end of a
+// stream skipped between two polls is an estimate).
+func compareTruth(userID string, truth []spotifyhisttest.TruthPlay, plays []store.PlayWithTrack, want capability, cut time.Time, tol time.Duration) captureReport {
 	type cand struct {
 		tp      *spotifyhisttest.TruthPlay
 		id      string
@@ -183,7 +199,6 @@ func compareTruth(userID string, truth []spotifyhisttest.TruthPlay, plays []stor
 		cands = append(cands, &cand{tp: tp, id: id, session: session})
 	}
 	var rep captureReport
-	const tol = 6 * time.Second
 	for _, p := range plays {
 		var best *cand
 		var bestD time.Duration
@@ -256,4 +271,22 @@ func requestsByUser(srv *spotifyhisttest.Server) map[string][]spotifyhisttest.Re
 
 func isPlayerRoute(route string) bool {
 	return slices.Contains([]string{"/v1/me/player/recently-played", "/v1/me/player/currently-playing"}, route)
+}
+
+// rpReachable reports whether recently-played lists tp at some moment
+// between its appearance and within lag after it: visible by by, and still
+// among the 50 newest visible plays lag after it appeared.
+func rpReachable(truth []spotifyhisttest.TruthPlay, tp *spotifyhisttest.TruthPlay, by time.Time, lag time.Duration) bool {
+	if tp.RecentlyPlayedAt.IsZero() || tp.RecentlyPlayedAt.After(by) {
+		return false
+	}
+	at := tp.RecentlyPlayedAt.Add(lag)
+	newer := 0
+	for i := range truth {
+		q := &truth[i]
+		if !q.RecentlyPlayedAt.IsZero() && !q.RecentlyPlayedAt.After(at) && q.End.After(tp.End) {
+			newer++
+		}
+	}
+	return newer < spotifyhisttest.RecentlyPlayedWindow
 }

@@ -283,6 +283,7 @@ type linkerRun struct {
 	next     int // index of the next candidate in users
 	client   *spotifyhist.Client
 	clientOf string
+	tokenErr error // why the last user's token could not be used
 
 	called    bool // a lookup was made: pace the next one
 	transient int  // consecutive transient failures
@@ -358,7 +359,7 @@ func (r *linkerRun) link(ctx context.Context, t *store.Track) (stop bool, err er
 			// This user's token cannot be used: try the next user.
 			r.l.log.WarnContext(ctx, "artist linker cannot use this user's token, trying the next user",
 				slog.String("user_id", r.clientOf), slog.Any("error", err))
-			r.client = nil
+			r.client, r.tokenErr = nil, err
 			continue
 		case errors.Is(err, spotifyhist.ErrRateLimited):
 			wait, _ := spotifyhist.RetryAfter(err)
@@ -439,10 +440,14 @@ func (r *linkerRun) currentClient(ctx context.Context) (*spotifyhist.Client, err
 			}
 			r.l.log.WarnContext(ctx, "artist linker cannot use this user's token, trying the next user",
 				slog.String("user_id", u.ID), slog.Any("error", err))
+			r.tokenErr = err
 			continue
 		}
 		r.client, r.clientOf = c, u.ID
 		return c, nil
+	}
+	if r.tokenErr != nil {
+		return nil, fmt.Errorf("%w (last error: %w)", ErrLinkerNoToken, r.tokenErr)
 	}
 	return nil, ErrLinkerNoToken
 }

@@ -166,7 +166,7 @@ func TestLinkerLinksAndFails(t *testing.T) {
 		for _, id := range ok {
 			e.addSpotifyTrack(id)
 		}
-		unknown := linkerID("b1")                    // 404
+		unknown := linkerID("b1")                   // 404
 		malformed := "c1" + strings.Repeat("x", 28) // passes the client, 400 from Spotify
 		nameOnly := store.ProvisionalID("track", "Intro")
 		e.addUnlinked(t, append(slices.Clone(ok), unknown, malformed, nameOnly)...)
@@ -372,6 +372,40 @@ func TestLinkerTokens(t *testing.T) {
 		})
 	})
 
+	t.Run("TokenDiesMidRun", func(t *testing.T) {
+		linkerTest(t, func(t *testing.T, b songIDBackend) {
+			e := newLinkerEnv(t, b, nil)
+			e.addUser(t, "alice", false)
+			e.addUser(t, "bob", false)
+			ids := []string{linkerID("m1"), linkerID("m2"), linkerID("m3")}
+			for _, id := range ids {
+				e.addSpotifyTrack(id)
+			}
+			e.addUnlinked(t, ids...)
+			l := e.linker(t, LinkerConfig{Pace: time.Minute})
+			done := make(chan *LinkResult, 1)
+			go func() {
+				res, err := l.Run(t.Context())
+				if err != nil {
+					t.Errorf("Run: %v", err)
+				}
+				done <- res
+			}()
+			synctest.Wait() // the first track is linked; the run paces
+			e.srv.RevokeRefreshToken("alice")
+			e.srv.ExpireAccessTokens("alice")
+			res := <-done
+			require.Equal(t, 3, res.Linked)
+			var users []string
+			for _, r := range e.srv.Requests() {
+				if r.Route == linkerTracksRoute {
+					users = append(users, r.UserID+" "+fmt.Sprint(r.Status))
+				}
+			}
+			require.Equal(t, []string{"alice 200", "alice 401", "bob 200", "bob 200"}, users)
+		})
+	})
+
 	t.Run("SkipsDisabledAndReauthUsers", func(t *testing.T) {
 		linkerTest(t, func(t *testing.T, b songIDBackend) {
 			e := newLinkerEnv(t, b, nil)
@@ -405,6 +439,7 @@ func TestLinkerTokens(t *testing.T) {
 
 			res, err := e.linker(t, LinkerConfig{}).Run(t.Context())
 			require.ErrorIs(t, err, ErrLinkerNoToken)
+			require.ErrorIs(t, err, spotifyhist.ErrReauthRequired, "the cause is kept")
 			require.Equal(t, &LinkResult{Remaining: 1}, res)
 			e.requireMetrics(t, map[string]int{"error": 1}, nil)
 		})

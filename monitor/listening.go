@@ -438,10 +438,22 @@ func (l *listener) scheduleCP(now time.Time, pb *spotifyhist.Playback, o observa
 		wait := cfg.PlayingMax
 		if cur := l.tr.current(); cur != nil {
 			if end := cur.expectedEnd(); !end.IsZero() {
-				wait = min(wait, max(end.Sub(o.at)+adaptiveEndSlack, adaptiveMinWait))
+				// Right after the expected end: the next item has started and
+				// tells exactly when this one ended.
+				wait = min(wait, end.Sub(o.at)+adaptiveEndSlack)
+			}
+			if need := time.Duration(qualifyMS) * time.Millisecond; cur.maxProgress < need {
+				// Just after the stream reaches 30 s, so that whether it
+				// counts is observed rather than guessed.
+				wait = min(wait, need-cur.progress+time.Second)
 			}
 		}
-		l.nextCP = now.Add(wait)
+		l.nextCP = now.Add(max(wait, adaptiveMinWait))
+	case o.track != nil && l.tr.current() != nil && l.tr.current().maxProgress < qualifyMS*time.Millisecond:
+		// Paused before 30 s: once resumed it may be skipped soon after
+		// reaching 30 s, so watch closely whether it does.
+		l.idleBackoff = 0
+		l.nextCP = now.Add(l.m.cfg.RealtimePollInterval)
 	case pb != nil:
 		// Paused, an ad, an episode: keep watching at the playing pace.
 		l.idleBackoff = 0

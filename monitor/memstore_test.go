@@ -347,6 +347,8 @@ type faultStore struct {
 	// hook is called before each intercepted call; a non-nil error is
 	// returned instead of calling the wrapped store.
 	hook func(op, userID string) error
+	// onTaskState sees every task state written.
+	onTaskState func(p *store.SetTaskStateParams)
 }
 
 func (f *faultStore) check(op, userID string) error {
@@ -408,6 +410,9 @@ func (f *faultStore) LatestPlay(ctx context.Context, userID string, source store
 func (f *faultStore) SetTaskState(ctx context.Context, p *store.SetTaskStateParams) error {
 	if err := f.check("SetTaskState", p.UserID); err != nil {
 		return err
+	}
+	if f.onTaskState != nil {
+		f.onTaskState(p)
 	}
 	return f.Store.SetTaskState(ctx, p)
 }

@@ -19,7 +19,7 @@ import (
 // counted.
 func TestModesCaptureTruth(t *testing.T) {
 	t.Parallel()
-	const dur = 8 * time.Hour
+	const dur = 6 * time.Hour
 	rpVisibleBy := func(tp *spotifyhisttest.TruthPlay, by time.Time) bool {
 		return !tp.RecentlyPlayedAt.IsZero() && !tp.RecentlyPlayedAt.After(by)
 	}
@@ -28,10 +28,12 @@ func TestModesCaptureTruth(t *testing.T) {
 		mode store.Mode
 		// want builds the capability given the end of the run.
 		want func(end time.Time) capability
+		tol  time.Duration
 	}{
 		{
 			name: "History",
 			mode: store.ModeHistory,
+			tol:  time.Millisecond,
 			want: func(end time.Time) capability {
 				return func(tp *spotifyhisttest.TruthPlay, _ time.Time) bool {
 					return rpVisibleBy(tp, end.Add(-HistoryPollIntervalDefault-time.Minute))
@@ -41,6 +43,7 @@ func TestModesCaptureTruth(t *testing.T) {
 		{
 			name: "Realtime",
 			mode: store.ModeRealtime,
+			tol:  RealtimePollIntervalDefault + time.Second,
 			want: func(end time.Time) capability {
 				return func(tp *spotifyhisttest.TruthPlay, _ time.Time) bool {
 					return tp.LiveVisible && tp.End.Before(end.Add(-time.Minute))
@@ -50,6 +53,7 @@ func TestModesCaptureTruth(t *testing.T) {
 		{
 			name: "Hybrid",
 			mode: store.ModeHybrid,
+			tol:  RealtimePollIntervalDefault + time.Second,
 			want: func(end time.Time) capability {
 				return func(tp *spotifyhisttest.TruthPlay, _ time.Time) bool {
 					if tp.IsLocal {
@@ -62,6 +66,7 @@ func TestModesCaptureTruth(t *testing.T) {
 		{
 			name: "Adaptive",
 			mode: store.ModeAdaptive,
+			tol:  AdaptivePlayingMaxDefault + 6*time.Second,
 			want: func(end time.Time) capability {
 				return func(tp *spotifyhisttest.TruthPlay, session time.Time) bool {
 					if rpVisibleBy(tp, end.Add(-AdaptiveHistoryIntervalDefault-time.Minute)) {
@@ -81,7 +86,7 @@ func TestModesCaptureTruth(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				ctx := context.Background()
 				st := newMemStore()
-				e := newTestEnv(t, st, envOpts{sim: listeningSim(3, dur, 11)})
+				e := newTestEnv(t, st, envOpts{sim: listeningSim(2, dur, 11)})
 				ids := e.addSimUsers(ctx, tc.mode)
 				m := e.newMonitor(e.config("w1"))
 				stop := run(ctx, m)
@@ -91,12 +96,12 @@ func TestModesCaptureTruth(t *testing.T) {
 
 				total := 0
 				for _, id := range ids {
-					rep := compareTruth(id, e.sim.Truth(id), storedPlays(t, st, id), tc.want(end), end)
+					rep := compareTruth(id, e.sim.Truth(id), storedPlays(t, st, id), tc.want(end), end, tc.tol)
 					require.Empty(t, rep.extra, "stored plays that are not in the truth (or stored twice)")
 					require.Empty(t, rep.missing, "plays the mode should have captured")
 					total += rep.expected
 				}
-				require.Greater(t, total, 50, "the simulation should have produced plays")
+				require.Greater(t, total, 40, "the simulation should have produced plays")
 				t.Logf("%s: %d plays captured", tc.mode, total)
 			})
 		})

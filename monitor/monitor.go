@@ -47,9 +47,10 @@ type Monitor struct {
 	running    atomic.Bool
 
 	mu          sync.Mutex
-	users       map[string]*userRun // users whose tasks run here
-	releasing   map[string]bool     // users being stopped before their release
-	bg          sync.WaitGroup      // release and song-ID goroutines
+	users       map[string]*userRun          // users whose tasks run here
+	orphans     map[string][]store.PlayInput // plays stopped tasks could not store
+	releasing   map[string]bool              // users being stopped before their release
+	bg          sync.WaitGroup               // release and song-ID goroutines
 	watchdog    *time.Timer
 	registered  bool
 	lastBeat    time.Time // last successful heartbeat
@@ -77,6 +78,7 @@ func New(cfg Config) (*Monitor, error) {
 		id:        cfg.WorkerID,
 		users:     map[string]*userRun{},
 		releasing: map[string]bool{},
+		orphans:   map[string][]store.PlayInput{},
 	}
 	for _, mode := range []store.Mode{store.ModeHistory, store.ModeRealtime, store.ModeHybrid, store.ModeAdaptive} {
 		m.met.pollDuration.WithLabelValues(string(mode))
@@ -206,6 +208,7 @@ func (m *Monitor) tick(ctx context.Context) error {
 	if err := m.rebalance(ctx, share); err != nil {
 		return err
 	}
+	m.storeOrphans(ctx)
 	m.maybeRunSongIDs(ctx, workers)
 	m.maybeCountReauth(ctx)
 	return nil
@@ -574,6 +577,16 @@ func (m *Monitor) drain(ctx context.Context) error {
 	ids := make([]string, 0, len(runs))
 	for _, r := range runs {
 		ids = append(ids, r.id)
+	}
+	m.storeOrphans(dctx)
+	m.mu.Lock()
+	lost := 0
+	for _, p := range m.orphans {
+		lost += len(p)
+	}
+	m.mu.Unlock()
+	if lost > 0 {
+		m.log.ErrorContext(ctx, "plays fetched but never stored (database unreachable); recently-played offers the non-local ones again to the next worker", "plays", lost)
 	}
 	// Record the states first: once the leases are free another worker may
 	// claim the users and record its own.

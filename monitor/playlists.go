@@ -158,10 +158,20 @@ func ScanPlaylists(ctx context.Context, st playlistScanStore, c playlistFetcher,
 		return res, wrapErr("store owned playlists", err)
 	}
 
+	after, err := st.ListUserPlaylists(ctx, userID)
+	if err != nil {
+		return res, wrapErr("list stored playlists", err)
+	}
+	res.Playlists = len(after)
+	storedNow := make(map[string]store.UserPlaylist, len(after))
+	for _, p := range after {
+		storedNow[p.ID] = p
+	}
+
 	// Playlists added by hand that /me/playlists does not list: refresh
 	// their metadata one by one.
 	var failures []error
-	for _, p := range before {
+	for _, p := range after {
 		if _, ok := current[p.ID]; ok || p.Origin != store.PlaylistAdded {
 			continue
 		}
@@ -185,16 +195,11 @@ func ScanPlaylists(ctx context.Context, st playlistScanStore, c playlistFetcher,
 			meta.ID = p.ID
 		}
 		current[p.ID] = *meta
-		if err := st.AddUserPlaylist(ctx, &store.AddUserPlaylistParams{UserID: userID, Playlist: playlistScannerMetadata(*meta, stored), Now: now}); err != nil {
+		if err := st.AddUserPlaylist(ctx, &store.AddUserPlaylistParams{UserID: userID, Playlist: playlistScannerMetadata(*meta, storedNow), Now: now}); err != nil {
 			return res, wrapErr("store playlist "+p.ID, err)
 		}
 	}
 
-	after, err := st.ListUserPlaylists(ctx, userID)
-	if err != nil {
-		return res, wrapErr("list stored playlists", err)
-	}
-	res.Playlists = len(after)
 	for _, p := range after {
 		meta, ok := current[p.ID]
 		if !ok {

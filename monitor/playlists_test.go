@@ -258,29 +258,36 @@ func TestScanPlaylists(t *testing.T) {
 				tracks := playlistScannerTracks(e.srv, "fb", 5)
 				shared := playlistScannerID("plbobs")
 				own := playlistScannerID("plalices")
-				e.srv.AddPlaylist(spotifyhisttest.Playlist{ID: shared, Name: "Bob's", OwnerID: "bob", Followers: []string{"alice"}, Rows: playlistScannerRowsOf(tracks)})
+				e.srv.AddPlaylist(spotifyhisttest.Playlist{ID: shared, Name: "Bob's", OwnerID: "bob", Followers: []string{"alice"}, Rows: playlistScannerRowsOf(tracks[:4])})
 				e.srv.AddPlaylist(spotifyhisttest.Playlist{ID: own, Name: "Alice's", OwnerID: "alice", Rows: playlistScannerRowsOf(tracks[:2])})
 
 				require.Equal(t, 1, e.scan(t, "bob").Scanned)
-				require.Equal(t, playlistScannerWant(tracks), e.rows(t, "bob", shared))
+				require.Equal(t, playlistScannerWant(tracks[:4]), e.rows(t, "bob", shared))
 
+				// Bob adds a row; alice, a follower, may not read the rows.
+				e.srv.AddPlaylist(spotifyhisttest.Playlist{ID: shared, Name: "Bob's", OwnerID: "bob", Followers: []string{"alice"}, Rows: playlistScannerRowsOf(tracks)})
 				res := e.scan(t, "alice")
 				require.Equal(t, []string{shared}, res.Unreadable)
 				require.Equal(t, 1, res.Scanned, "alice's own playlist is still scanned")
 				require.Equal(t, []string{own + " owned", shared + " owned"}, e.playlistIDs(t, "alice"))
-				require.Equal(t, playlistScannerWant(tracks), e.rows(t, "alice", shared), "bob's rows are not wiped")
+				require.Equal(t, playlistScannerWant(tracks[:4]), e.rows(t, "alice", shared), "bob's rows are not wiped")
 				pls, err := e.st.ListUserPlaylists(t.Context(), "alice")
 				require.NoError(t, err)
 				i := slices.IndexFunc(pls, func(p store.UserPlaylist) bool { return p.ID == shared })
 				require.Equal(t, "Bob's", pls[i].Name)
 				require.Equal(t, "bob", pls[i].OwnerID)
-				require.Equal(t, 5, pls[i].TrackCount)
+				require.Equal(t, 5, pls[i].TrackCount, "metadata is up to date")
 
 				// Unreadable is not a failure: the next scan tries again and
-				// gets the same answer.
+				// gets the same answer, until bob's scan stores the rows.
 				res = e.scan(t, "alice")
 				require.Equal(t, []string{shared}, res.Unreadable)
 				require.Equal(t, 1, res.Unchanged)
+				require.Equal(t, 1, e.scan(t, "bob").Scanned)
+				require.Equal(t, playlistScannerWant(tracks), e.rows(t, "alice", shared))
+				res = e.scan(t, "alice")
+				require.Empty(t, res.Unreadable)
+				require.Equal(t, 2, res.Unchanged)
 			})
 
 			t.Run("UserLeavingSharedPlaylistKeepsOthersData", func(t *testing.T) {

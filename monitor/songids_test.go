@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -31,7 +32,7 @@ func songIDBackends(t *testing.T) []songIDBackend {
 	t.Helper()
 	bs := []songIDBackend{{name: "SQLite", open: func(t *testing.T) store.Store {
 		t.Helper()
-		s, err := sqlite.New(context.Background(), sqlite.Config{Path: filepath.Join(t.TempDir(), "db")})
+		s, err := sqlite.New(context.Background(), sqlite.Config{Path: filepath.Join(t.TempDir(), "db"), Logger: slog.New(slog.DiscardHandler)})
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = s.Close() })
 		return s
@@ -45,7 +46,7 @@ func songIDBackends(t *testing.T) []songIDBackend {
 		var b [6]byte
 		_, _ = rand.Read(b[:])
 		schema := "t_monitor_" + hex.EncodeToString(b[:])
-		s, err := postgres.New(context.Background(), postgres.Config{URL: url, Schema: schema, MaxConns: 4})
+		s, err := postgres.New(context.Background(), postgres.Config{URL: url, Schema: schema, MaxConns: 4, Logger: slog.New(slog.DiscardHandler)})
 		require.NoError(t, err)
 		t.Cleanup(func() {
 			_ = s.Close()

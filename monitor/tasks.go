@@ -196,7 +196,7 @@ func ptr[T any](v T) *T { return &v }
 // are stored one last time.
 func (m *Monitor) superviseListening(ctx context.Context, r *userRun, mode store.Mode) {
 	bo := m.newBackoff(restartBackoffBase)
-	var carry []store.PlayInput
+	carry := m.takeOrphans(r.id)
 	defer func() {
 		if len(carry) > 0 && !m.cfg.Test.SkipDrain {
 			m.storeOnStop(ctx, r.id, carry)
@@ -230,13 +230,51 @@ func (m *Monitor) superviseListening(ctx context.Context, r *userRun, mode store
 }
 
 // storeOnStop writes plays fetched but not yet stored when a listening task
-// stops, within ShutdownTimeout.
+// stops, within ShutdownTimeout. What cannot be written (the database is
+// down) is kept by the monitor and retried every heartbeat.
 func (m *Monitor) storeOnStop(ctx context.Context, userID string, plays []store.PlayInput) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.cfg.ShutdownTimeout)
 	defer cancel()
 	if _, err := m.insertPlays(ctx, userID, plays); err != nil {
-		m.log.ErrorContext(ctx, "plays could not be stored before the task stopped; recently-played will offer the non-local ones again",
+		m.log.WarnContext(ctx, "plays could not be stored before the task stopped; retrying every heartbeat",
 			"user_id", userID, "plays", len(plays), "error", err)
+		m.mu.Lock()
+		m.orphans[userID] = append(m.orphans[userID], plays...)
+		m.mu.Unlock()
+	}
+}
+
+// takeOrphans returns and forgets the user's plays kept by storeOnStop.
+func (m *Monitor) takeOrphans(userID string) []store.PlayInput {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := m.orphans[userID]
+	delete(m.orphans, userID)
+	return p
+}
+
+// storeOrphans retries the plays kept by storeOnStop.
+func (m *Monitor) storeOrphans(ctx context.Context) {
+	m.mu.Lock()
+	ids := make([]string, 0, len(m.orphans))
+	for id := range m.orphans {
+		ids = append(ids, id)
+	}
+	m.mu.Unlock()
+	for _, id := range ids {
+		plays := m.takeOrphans(id)
+		if len(plays) == 0 {
+			continue
+		}
+		if _, err := m.insertPlays(ctx, id, plays); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				continue // the user was deleted
+			}
+			m.mu.Lock()
+			m.orphans[id] = append(plays, m.orphans[id]...)
+			m.mu.Unlock()
+			return
+		}
 	}
 }
 

@@ -27,6 +27,12 @@ const (
 	// observation of the same track must start to count as a repeat even
 	// though its progress is further on.
 	replaySlack = 5 * time.Second
+	// restartShift is how much later than observed before a stream may
+	// appear to have started before it may be a restart.
+	restartShift = 3 * time.Second
+	// trustedTail is how much listening after the last observation counts
+	// towards the 30 s of a stream that did not run to its end.
+	trustedTail = 6 * time.Second
 )
 
 // observation is one currently-playing result.
@@ -76,10 +82,13 @@ type livePlay struct {
 
 // endedPlay is a stream the tracker saw end.
 type endedPlay struct {
-	track    spotifyhist.Track
-	start    time.Time
-	msPlayed int
-	end      time.Time // estimated wall-clock end (pauses included)
+	track      spotifyhist.Track
+	start      time.Time
+	msPlayed   int           // estimated time heard
+	observedMS int           // progress actually observed
+	tail       time.Duration // estimated time heard after the last observation
+	natural    bool          // ran to its natural end
+	end        time.Time     // estimated wall-clock end (pauses included)
 }
 
 // playedAt is the stored played_at of a realtime play: start + ms_played.
@@ -88,13 +97,22 @@ func (p *endedPlay) playedAt() time.Time {
 }
 
 // qualifies reports whether the stream counts as a play: 30 s heard, or
-// half of a track shorter than a minute.
+// half of a track shorter than a minute. What was heard after the last
+// observation is trusted only when the stream ran to its natural end or the
+// tail is short: between sparse observations an unseen ad, or a pause, may
+// have taken the time.
 func (p *endedPlay) qualifies() bool {
 	need := qualifyMS
 	if d := p.track.DurationMS; d > 0 && d/2 < need {
 		need = d / 2
 	}
-	return p.msPlayed >= need
+	if p.observedMS >= need {
+		return true
+	}
+	if p.natural {
+		return p.msPlayed >= need
+	}
+	return p.observedMS+int(min(p.tail, trustedTail).Milliseconds()) >= need
 }
 
 type tracker struct {
@@ -115,11 +133,15 @@ func (t *tracker) observe(o observation) *endedPlay {
 		}
 		end := cur.lastAt
 		if cur.playing {
-			// The stream went on after the last observation, until its natural
-			// end at the latest.
+			// The stream went on after the last observation: to its natural
+			// end if that came before this observation (the usual end of a
+			// session), or else it was stopped at some unknown point in
+			// between (take the middle).
 			end = o.at
-			if cur.duration > 0 {
-				end = minTime(end, cur.lastAt.Add(cur.duration-cur.progress))
+			if ne := cur.naturalEnd(); !ne.IsZero() && !ne.After(o.at) {
+				end = ne
+			} else if o.at.After(cur.lastAt) {
+				end = cur.lastAt.Add(o.at.Sub(cur.lastAt) / 2)
 			}
 		}
 		return cur.finish(end)
@@ -131,8 +153,13 @@ func (t *tracker) observe(o observation) *endedPlay {
 	}
 	var ended *endedPlay
 	if cur != nil {
-		// The new stream started when the previous one ended.
-		ended = cur.finish(maxTime(cur.lastAt, minTime(start, o.at)))
+		// The new stream started when the previous one ended, unless that
+		// one reached its natural end earlier (an ad played in between).
+		end := maxTime(cur.lastAt, minTime(start, o.at))
+		if ne := cur.naturalEnd(); cur.playing && !ne.IsZero() && ne.Before(end) {
+			end = maxTime(cur.lastAt, ne)
+		}
+		ended = cur.finish(end)
 	}
 	t.cur = &livePlay{
 		track:       *o.track,
@@ -151,6 +178,14 @@ func (t *tracker) observe(o observation) *endedPlay {
 // observed one must have ended.
 func (p *livePlay) isRepeat(o observation, start time.Time) bool {
 	if o.progress+rewindTolerance < p.progress {
+		return true
+	}
+	if p.playing && o.playing && start.Sub(p.start) > restartShift && p.maxProgress < qualifyMS*time.Millisecond {
+		// It played at both observations but started later than observed
+		// before: it was paused in between, or started again from the
+		// beginning. Before 30 s a restart is the likelier (and the
+		// harmless) reading: the first part does not count either way, and
+		// the stream's start is the later one.
 		return true
 	}
 	if p.playing && p.duration > 0 {
@@ -172,14 +207,27 @@ func (p *livePlay) update(o observation, start time.Time) {
 
 // finish ends the stream at end (wall clock).
 func (p *livePlay) finish(end time.Time) *endedPlay {
+	e := &endedPlay{track: p.track, start: p.start, end: end, observedMS: int(p.maxProgress.Milliseconds())}
 	played := p.maxProgress
 	if p.playing && end.After(p.lastAt) {
-		played = max(played, p.progress+end.Sub(p.lastAt))
+		e.tail = end.Sub(p.lastAt)
+		played = max(played, p.progress+e.tail)
 	}
-	if p.duration > 0 {
+	if p.duration > 0 && played >= p.duration-time.Second {
 		played = min(played, p.duration)
+		e.natural = true
 	}
-	return &endedPlay{track: p.track, start: p.start, msPlayed: int(played.Milliseconds()), end: end}
+	e.msPlayed = int(played.Milliseconds())
+	return e
+}
+
+// naturalEnd is when the stream ends if it kept playing after the last
+// observation; zero when the duration is unknown or it was paused.
+func (p *livePlay) naturalEnd() time.Time {
+	if p.duration <= 0 || !p.playing {
+		return time.Time{}
+	}
+	return p.lastAt.Add(p.duration - p.progress)
 }
 
 // expectedEnd is when the stream ends if it keeps playing.

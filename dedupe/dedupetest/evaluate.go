@@ -2,6 +2,9 @@ package dedupetest
 
 import (
 	"fmt"
+	"time"
+
+	"github.com/spotifyhist/spotifyhist/dedupe"
 )
 
 // Quality scores an import against the truth of one capture.
@@ -26,6 +29,8 @@ type Quality struct {
 	// more than once.
 	Lost    int `json:"lost"`
 	Doubled int `json:"doubled"`
+	// DoubledPlays are the plays stored more than once.
+	DoubledPlays []int `json:"doubled_plays,omitempty"`
 	// Imported counts imported entries; Spurious those that are no play at all
 	// (an import of an excluded row).
 	Imported int `json:"imported"`
@@ -123,8 +128,37 @@ func (c *Corpus) evaluate(cp *Capture, imported []int, covered []bool) Quality {
 			q.Lost++
 		case n > 1:
 			q.Doubled++
+			q.DoubledPlays = append(q.DoubledPlays, i)
 		}
 	}
 	q.Captured = q.Plays - q.Missed
 	return q
+}
+
+// ShortQuirkPlays returns the plays whose export has a duplicate row written
+// about a minute later (Spotify's quirk) that must overlap the original by
+// less than dedupe.InFileMinOverlapDefault: too little to tell it from a
+// crossfaded replay, so an import keeps both.
+func (c *Corpus) ShortQuirkPlays() []int {
+	orig := make(map[int]time.Time)
+	for i := range c.Rows {
+		if !c.Rows[i].Duplicate {
+			orig[c.Rows[i].Truth] = c.Rows[i].TS
+		}
+	}
+	var out []int
+	for i := range c.Rows {
+		r := &c.Rows[i]
+		if !r.Duplicate || r.TS.Equal(orig[r.Truth]) || !c.Plays[r.Truth].IsPlay {
+			continue
+		}
+		d := r.TS.Sub(orig[r.Truth])
+		if d < 0 {
+			d = -d
+		}
+		if time.Duration(r.MSPlayed)*time.Millisecond-d-time.Second < dedupe.InFileMinOverlapDefault {
+			out = append(out, r.Truth)
+		}
+	}
+	return out
 }
