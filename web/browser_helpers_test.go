@@ -67,8 +67,9 @@ type harness struct {
 	fake   *spotifyhisttest.Server
 	end    time.Time // the newest seeded play
 
-	mu   sync.Mutex
-	reqs []*url.URL
+	mu      sync.Mutex
+	reqs    []*url.URL
+	methods []string
 }
 
 const fakeUserID = "ana.listens"
@@ -123,6 +124,7 @@ func newHarnessWithStore(tb testing.TB, st *sqlite.Store, o harnessOpts) *harnes
 		if strings.HasPrefix(r.URL.Path, "/api/") {
 			h.mu.Lock()
 			h.reqs = append(h.reqs, r.URL)
+			h.methods = append(h.methods, r.Method)
 			h.mu.Unlock()
 		}
 		srv.ServeHTTP(w, r)
@@ -147,12 +149,16 @@ func newHarnessWithStore(tb testing.TB, st *sqlite.Store, o harnessOpts) *harnes
 }
 
 // requests returns the API requests seen so far whose path contains part.
-func (h *harness) requests(part string) []*url.URL {
+func (h *harness) requests(part string) []*url.URL { return h.requestsBy("", part) }
+
+// requestsBy returns the API requests with that method ("" for any) whose
+// path contains part.
+func (h *harness) requestsBy(method, part string) []*url.URL {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var out []*url.URL
-	for _, u := range h.reqs {
-		if strings.Contains(u.Path, part) {
+	for i, u := range h.reqs {
+		if strings.Contains(u.Path, part) && (method == "" || h.methods[i] == method) {
 			out = append(out, u)
 		}
 	}
@@ -381,10 +387,19 @@ type browserOpts struct {
 type browser struct {
 	t   testing.TB
 	ctx context.Context
+	*browserLog
+}
 
+// browserLog is what the page reported, shared by every view of a browser.
+type browserLog struct {
 	mu       sync.Mutex
 	problems []string
 	dialogs  []string
+}
+
+// in returns the browser for use in subtest t (failures go to t).
+func (b *browser) in(t testing.TB) *browser {
+	return &browser{t: t, ctx: b.ctx, browserLog: b.browserLog}
 }
 
 func newBrowser(tb testing.TB, o *browserOpts) *browser {
@@ -426,7 +441,7 @@ func newBrowser(tb testing.TB, o *browserOpts) *browser {
 		}
 	}
 	ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithErrorf(logf))
-	b := &browser{t: tb, ctx: ctx}
+	b := &browser{t: tb, ctx: ctx, browserLog: &browserLog{}}
 	tb.Cleanup(func() {
 		done.Do(func() { close(finished) })
 		cancel()
@@ -514,13 +529,30 @@ func eval[T any](b *browser, js string) T {
 	return v
 }
 
-// waitJS waits until the expression is truthy.
+// waitJS waits until the expression is truthy. It keeps asking across
+// navigations (a page being replaced has no context to evaluate in).
 func (b *browser) waitJS(js string) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
-	defer cancel()
-	_, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(25*time.Second)))
-	require.NoError(b.t, err, "wait for %s", js)
+	deadline := time.Now().Add(30 * time.Second)
+	tick := time.NewTicker(40 * time.Millisecond)
+	defer tick.Stop()
+	var last error
+	for {
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+js+")"))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		last = err
+		if time.Now().After(deadline) {
+			ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+			state, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + " | notices: " + ((document.getElementById("toasts") || {}).textContent || "") + " | " + [...document.querySelectorAll(".error-text")].map(n => n.textContent).join(" | ")`))
+			cancel()
+			b.t.Fatalf("timed out waiting for %s (last error: %v; page: %s)", js, last, state)
+		}
+		<-tick.C
+	}
 }
 
 type readyInfo struct {
@@ -562,41 +594,113 @@ func (b *browser) setSelect(css, value string) {
 	eval[chromedp.Void](b, fmt.Sprintf(`(() => { const s = document.querySelector(%q); s.value = %q; s.dispatchEvent(new Event("change", {bubbles: true})); })()`, css, value))
 }
 
-// noProblems fails on any console error, exception or dialog so far.
-func (b *browser) noProblems() {
+// noProblems fails on any console error, exception or dialog so far,
+// except errors containing one of the expected texts.
+func (b *browser) noProblems(expected ...string) {
 	b.t.Helper()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	require.Empty(b.t, b.problems, "the page reported errors")
+	var problems []string
+	for _, p := range b.problems {
+		if !slices.ContainsFunc(expected, func(e string) bool { return strings.Contains(p, e) }) {
+			problems = append(problems, p)
+		}
+	}
+	require.Empty(b.t, problems, "the page reported errors")
 	require.Empty(b.t, b.dialogs, "the page opened JavaScript dialogs")
 }
 
-// screenshot writes a full-page PNG to $SPOTIFYHIST_TEST_ARTIFACTS (or a
-// temporary directory) and logs its path.
-func (b *browser) screenshot(name string) string {
+// viewportShot writes what the window shows, like screenshot.
+func (b *browser) viewportShot(name string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	require.NoError(b.t, err)
+	return b.writeArtifact(name, png)
+}
+
+func (b *browser) writeArtifact(name string, png []byte) string {
 	b.t.Helper()
 	dir := os.Getenv("SPOTIFYHIST_TEST_ARTIFACTS")
 	if dir == "" {
 		dir = b.t.TempDir()
 	}
 	require.NoError(b.t, os.MkdirAll(dir, 0o755))
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
-	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	require.NoError(b.t, err)
 	path := filepath.Join(dir, name+".png")
 	require.NoError(b.t, os.WriteFile(path, png, 0o644))
 	b.t.Logf("screenshot: %s", path)
 	return path
 }
 
+// screenshot writes a full-page PNG to $SPOTIFYHIST_TEST_ARTIFACTS (or a
+// temporary directory) and logs its path.
+func (b *browser) screenshot(name string) string {
+	b.t.Helper()
+	// From the top, so that the sticky bar is where a reader expects it.
+	eval[chromedp.Void](b, `window.scrollTo(0, 0)`)
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	require.NoError(b.t, err)
+	return b.writeArtifact(name, png)
+}
+
 // ---------- Small helpers ----------
 
-func mustJSON(tb testing.TB, v any) string {
-	tb.Helper()
-	b, err := json.Marshal(v)
-	require.NoError(tb, err)
-	return string(b)
+// gatedStore lets the first Pass import batches through and holds the next
+// one until Release is closed, so that a test sees an import in progress.
+type gatedStore struct {
+	*sqlite.Store
+	Pass    int32
+	Held    chan struct{} // closed when a batch is held
+	Release chan struct{}
+
+	mu   sync.Mutex
+	seen int32
+}
+
+func newGatedStore(st *sqlite.Store, pass int32) *gatedStore {
+	return &gatedStore{Store: st, Pass: pass, Held: make(chan struct{}), Release: make(chan struct{})}
+}
+
+func (g *gatedStore) InsertPlays(ctx context.Context, p *store.InsertPlaysParams) (*store.InsertPlaysResult, error) {
+	if p.Import != nil {
+		g.mu.Lock()
+		g.seen++
+		hold := g.seen == g.Pass+1
+		g.mu.Unlock()
+		if hold {
+			close(g.Held)
+			select {
+			case <-g.Release:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+	}
+	return g.Store.InsertPlays(ctx, p)
+}
+
+// exportRow is one row of Streaming_History_Audio_*.json: a track stream,
+// or a podcast episode when uri starts with spotify:episode:.
+func exportRow(ts time.Time, name, artist, album, uri string, ms int, incognito bool) map[string]any {
+	row := map[string]any{
+		"ts": ts.UTC().Format(time.RFC3339), "platform": "android", "ms_played": ms, "conn_country": "DE",
+		"ip_addr": "198.51.100.7", "master_metadata_track_name": nil, "master_metadata_album_artist_name": nil,
+		"master_metadata_album_album_name": nil, "spotify_track_uri": nil, "episode_name": nil,
+		"episode_show_name": nil, "spotify_episode_uri": nil, "audiobook_title": nil, "audiobook_uri": nil,
+		"audiobook_chapter_uri": nil, "audiobook_chapter_title": nil, "reason_start": "trackdone",
+		"reason_end": "trackdone", "shuffle": false, "skipped": false, "offline": false,
+		"offline_timestamp": ts.UnixMilli() - int64(ms), "incognito_mode": incognito,
+	}
+	if strings.HasPrefix(uri, "spotify:episode:") {
+		row["episode_name"], row["episode_show_name"], row["spotify_episode_uri"] = name, artist, uri
+		return row
+	}
+	row["master_metadata_track_name"], row["master_metadata_album_artist_name"] = name, artist
+	row["master_metadata_album_album_name"], row["spotify_track_uri"] = album, uri
+	return row
 }
 
 // exportZip builds a small extended-history export with the given rows.
@@ -606,7 +710,7 @@ func exportZip(tb testing.TB, rows []map[string]any) []byte {
 	require.NoError(tb, err)
 	var buf bytes.Buffer
 	require.NoError(tb, spotifyhisttest.WriteExportZip(&buf, map[string][]byte{
-		"Spotify Extended Streaming History/Streaming_History_Audio_2024.json": data,
+		"Spotify Extended Streaming History/Streaming_History_Audio_2024.json":        data,
 		"Spotify Extended Streaming History/ReadMeFirst_ExtendedStreamingHistory.pdf": []byte("%PDF-1.4\n"),
 	}))
 	return buf.Bytes()

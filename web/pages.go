@@ -144,7 +144,12 @@ func (s *Server) handleYear(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request) {
 	sub, _ := fs.Sub(staticFS, "static")
-	w.Header().Set("Cache-Control", "public, max-age=3600")
+	if r.URL.Query().Get("v") == assetVersion {
+		// The URL names this exact content: it never changes.
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+	}
 	http.StripPrefix("/static/", http.FileServerFS(sub)).ServeHTTP(w, r)
 }
 

@@ -533,6 +533,7 @@
       borderRadius: 4,
       maxBarThickness: 36
     };
+    canvas.dataset.bucket = bucket; // what the chart shows, for scripts and tests
     return chart(canvas, line ? "line" : "bar", series.map((p) => label(p.start)), [ds], {
       plugins: {
         tooltip: {

@@ -81,6 +81,9 @@
   function loadYears() {
     return api.get("/api/v1/me/stats/years").then((r) => {
       const nav = $("#years");
+      for (const chip of nav.querySelectorAll(".chip")) {
+        chip.remove();
+      }
       const years = r.years.slice().reverse();
       for (const y of years) {
         nav.appendChild(el("a", { class: "chip", href: "/me/year/" + encodeURIComponent(y.year), title: fmt.plays(y.plays) + " · " + fmt.duration(y.ms_played) }, String(y.year)));
@@ -94,15 +97,21 @@
   const overTimeCanvas = $("#chart-over-time");
   let overTimeSeq = 0;
 
-  function loadOverTime() {
+  // loadOverTime draws the chart; on the first load, a default range with
+  // no plays in it (an import of old history) widens to all time by month.
+  function loadOverTime(first) {
     const bucket = radioValue("ot-bucket") || "week";
     const range = $("#ot-range").value;
     const seq = ++overTimeSeq;
-    const names = { day: "day", week: "week", month: "month" };
-    setText($("#over-time-note"), "Plays per " + names[bucket] + ".");
+    setText($("#over-time-note"), "Plays per " + bucket + ".");
     return api.get("/api/v1/me/stats/over-time", { bucket: bucket, range: range }).then((r) => {
       if (seq !== overTimeSeq) {
         return null; // a newer choice is on its way
+      }
+      if (first && !r.points.length && range !== "all") {
+        $("#ot-range").value = "all";
+        $("#ot-month").checked = true;
+        return loadOverTime(false);
       }
       return SH.overTimeChart(overTimeCanvas, r.points, bucket, SH.rangeStart(range), range === "all" ? "" : SH.today());
     });
@@ -221,20 +230,24 @@
     return what + " from " + from + " to " + to + ".";
   }
 
-  function loadTop() {
+  // loadTop fills the three lists; on the first load, an empty default
+  // range widens to all time.
+  function loadTop(first) {
     const p = topParams();
     const seq = ++topSeq;
     setText($("#top-note"), topNote(p));
     const kinds = ["tracks", "artists", "albums"];
-    return Promise.all(
-      kinds.map((kind) =>
-        api.get("/api/v1/me/stats/top", Object.assign({ kind: kind }, p)).then((r) => {
-          if (seq === topSeq) {
-            SH.topList($("#top-" + kind), r.items, kind, p.by);
-          }
-        })
-      )
-    );
+    return Promise.all(kinds.map((kind) => api.get("/api/v1/me/stats/top", Object.assign({ kind: kind }, p)))).then((rs) => {
+      if (seq !== topSeq) {
+        return null;
+      }
+      if (first && !rs[0].items.length && p.range && p.range !== "all") {
+        $("#top-range").value = "all";
+        return loadTop(false);
+      }
+      kinds.forEach((kind, i) => SH.topList($("#top-" + kind), rs[i].items, kind, p.by));
+      return null;
+    });
   }
 
   $("#top-range").addEventListener("change", () => {
@@ -354,8 +367,13 @@
   const playlistList = $("#playlists");
   const playlistStatus = $("#playlists-status");
 
+  let playlistSeq = 0;
   function loadPlaylists() {
+    const seq = ++playlistSeq;
     return api.get("/api/v1/me/playlists").then((r) => {
+      if (seq !== playlistSeq) {
+        return; // a newer list is on its way
+      }
       clear(playlistList);
       for (const p of r.items) {
         playlistList.appendChild(playlistItem(p));
@@ -366,8 +384,8 @@
 
   function playlistItem(p) {
     const details = el("div", { class: "playlist-tracks", id: "playlist-tracks-" + p.id, hidden: true });
-    const songs = el("button", { type: "button", class: "button small ghost", "aria-expanded": "false", "aria-controls": details.id }, "Songs");
-    const remove = el("button", { type: "button", class: "button small ghost" }, "Remove");
+    const songs = el("button", { type: "button", class: "button small ghost", "aria-expanded": "false", "aria-controls": details.id, "aria-label": "Songs of " + p.name }, "Songs");
+    const remove = el("button", { type: "button", class: "button small ghost", "aria-label": "Remove " + p.name }, "Remove");
     const href = SH.spotifyURL("playlist", p.id);
     const meta = [p.owner_name || p.owner_id ? "by " + (p.owner_name || p.owner_id) : "", fmt.int(p.track_count) + " songs", p.scanned_at ? "scanned " + fmt.dateTime(p.scanned_at) : "not scanned yet"].filter(Boolean).join(" · ");
     const li = el(
@@ -424,7 +442,7 @@
           "tr",
           null,
           el("td", { class: "num muted" }, String(row.position + 1)),
-          trackCell(row.track),
+          row.track.name ? trackCell(row.track) : el("td", { class: "muted" }, row.status === "unplayable" ? "Removed from Spotify" : "Unknown track"),
           el("td", null, SH.artistNames(row.track.artists)),
           el("td", null, el("span", { class: "tag " + row.status }, row.status)),
           el("td", { class: "num" }, fmt.int(row.plays)),
@@ -674,16 +692,16 @@
     historyRows = 0;
     clear(historyBody);
     countsOffset = 0;
-    return Promise.all([settle(loadTotals()), settle(loadYears()), settle(loadOverTime()), settle(loadHourly()), settle(loadHeatmap(), $("#heatmap")), settle(loadTop()), settle(loadHistory()), countsLoaded ? settle(loadCounts()) : null]);
+    return Promise.all([settle(loadTotals()), settle(loadYears()), settle(loadOverTime(true)), settle(loadHourly()), settle(loadHeatmap(), $("#heatmap")), settle(loadTop(true)), settle(loadHistory()), countsLoaded ? settle(loadCounts()) : null]);
   }
 
   const started = [
     settle(SH.me().then((m) => renderUser(m.user))),
     settle(loadTotals()),
-    settle(loadOverTime(), overTimeCanvas.parentElement),
+    settle(loadOverTime(true), overTimeCanvas.parentElement),
     settle(loadHourly(), hourlyCanvas.parentElement),
     settle(loadHeatmap(), $("#heatmap")),
-    settle(loadTop()),
+    settle(loadTop(true)),
     settle(loadHistory())
   ];
   settle(loadYears());

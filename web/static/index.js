@@ -67,6 +67,7 @@
       if (seq !== hrSeq) {
         return null;
       }
+      $("#hourly-note").dataset.range = range;
       setText($("#hourly-note"), hw.days ? "Average plays per hour over " + fmt.int(hw.days) + " days with listening." : "Nothing recorded in this period yet.");
       return SH.hourlyChart($("#chart-hourly"), hw.average_by_hour, "plays on average");
     });
