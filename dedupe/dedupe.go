@@ -160,8 +160,8 @@ type Options struct {
 	// export's start (ts − ms_played) is late by the pause. A realtime row that
 	// started up to MaxPause before the entry's start and saw no more of it than
 	// the entry played, ending no later than the entry, matches, as does a
-	// history row read as the start up to MaxPause early; the pause is the cost.
-	// Default MaxPauseDefault (1 h).
+	// history row up to MaxPause before the entry's start on a day Spotify
+	// reported starts; the pause is the cost. Default MaxPauseDefault (1 h).
 	MaxPause time.Duration
 }
 

@@ -74,7 +74,7 @@
 // Each pair's cost is its time difference in milliseconds. The reading of a
 // history row that its UTC day does not favour costs HistoryTolerance more; a
 // match by name rather than id costs 0.5 s more; a match of an excluded entry
-// 10 s more; a realtime row also costs what it did not see of the stream, and
+// 3 s more; a realtime row also costs what it did not see of the stream, and
 // a paused stream its pause.
 //
 // [Original] reproduces the three phases of the system spotifyhist replaces,

@@ -118,6 +118,9 @@ type edge struct {
 	day    int32 // UTC day of the history-style side; -1 when none
 	rule   uint8 // rule of the primary reading
 	byName bool
+	// paused: the history_start reading needs a pause (the row is earlier
+	// than the export's start), which only a day of start readings allows.
+	paused bool
 }
 
 const (
@@ -129,8 +132,9 @@ const (
 	namePenalty = 500
 	// excludedPenalty prefers an entry to import over an excluded one (mostly
 	// streams under 30 s, which monitors rarely store) unless the excluded one
-	// fits a stored play clearly better.
-	excludedPenalty = 10_000
+	// fits a stored play clearly better: by more than Spotify's played_at and
+	// an export's ts of one stream usually differ (a second or two).
+	excludedPenalty = 3000
 )
 
 type matcher struct {
@@ -630,9 +634,12 @@ func (m *matcher) compat(e, s *obs) (edge, bool) {
 		}
 		if a.ms > 0 {
 			lo := a.t - a.ms
-			if d := dist(b.t, lo, a.t+a.prec-a.ms); d <= ht+slack || b.t < lo && d <= maxPause {
-				// Read as the start; before the export's start when the stream was paused.
+			switch d := dist(b.t, lo, a.t+a.prec-a.ms); {
+			case d <= ht+slack:
 				ed.alt = d
+			case b.t < lo && d <= maxPause:
+				// Read as the start of a stream that was paused.
+				ed.alt, ed.paused = d, true
 			}
 		}
 		ed.rule, ed.day = rHistoryEnd, floorDay(b.t)
@@ -726,6 +733,7 @@ func (m *matcher) finaliseCosts() {
 		}
 	}
 	pen := m.o.HistoryTolerance.Milliseconds() + m.o.ExactSlack.Milliseconds() + 1
+	kept := m.edges[:0]
 	for i := range m.edges {
 		ed := &m.edges[i]
 		if ed.day >= 0 {
@@ -736,16 +744,23 @@ func (m *matcher) finaliseCosts() {
 				end += pen
 			}
 			if start >= 0 && !startDay {
-				start += pen
+				if ed.paused {
+					// Only starts explain a row before the stream's start.
+					start = -1
+				} else {
+					start += pen
+				}
 			}
 			switch {
 			case end >= 0 && (start < 0 || end <= start):
 				ed.cost = end
-			default:
+			case start >= 0:
 				ed.cost = start
 				if ed.rule == rHistoryEnd {
 					ed.rule = rHistoryStart
 				}
+			default:
+				continue // no reading is left
 			}
 			ed.alt = -1
 		}
@@ -755,7 +770,9 @@ func (m *matcher) finaliseCosts() {
 		if m.entries[ed.e].Excluded {
 			ed.cost += excludedPenalty
 		}
+		kept = append(kept, *ed)
 	}
+	m.edges = kept
 }
 
 // assign solves each connected group of edges: the most pairs that keep both

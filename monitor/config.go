@@ -62,6 +62,9 @@ const (
 	// RetryBackoffMaxDefault caps the backoff after transient errors
 	// (Spotify 5xx, network, database).
 	RetryBackoffMaxDefault = 5 * time.Minute
+	// PollConcurrencyDefault bounds the listening polls (Spotify call and
+	// database writes) one worker runs at the same time.
+	PollConcurrencyDefault = 16
 )
 
 // Config configures a [Monitor]. Store and Clients are required; every other
@@ -110,6 +113,12 @@ type Config struct {
 	// RetryBackoffMax caps the backoff after transient errors. Default
 	// RetryBackoffMaxDefault (5 min).
 	RetryBackoffMax time.Duration
+	// PollConcurrency bounds the listening polls this worker runs at once,
+	// so that thousands of users falling due together (after a start or a
+	// failover) queue instead of holding thousands of responses and
+	// database transactions in memory at the same time. Default
+	// PollConcurrencyDefault (16).
+	PollConcurrency int
 	// Registerer receives the monitor's metrics. Nil means none. Several
 	// monitors in one process need prometheus.WrapRegistererWith.
 	Registerer prometheus.Registerer
@@ -232,6 +241,9 @@ func (c Config) withDefaults() Config {
 	if c.RetryBackoffMax == 0 {
 		c.RetryBackoffMax = RetryBackoffMaxDefault
 	}
+	if c.PollConcurrency == 0 {
+		c.PollConcurrency = PollConcurrencyDefault
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -249,8 +261,8 @@ func (c Config) validate() error {
 		return errors.New("Clients is required")
 	case c.HeartbeatInterval < 0, c.LeaseTTL < 0, c.HistoryPollInterval < 0, c.RealtimePollInterval < 0,
 		c.ShutdownTimeout < 0, c.HistoryOverlap < 0, c.RateLimitWaitMax < 0, c.RetryBackoffMax < 0,
-		c.Adaptive.IdleMax < 0, c.Adaptive.PlayingMax < 0, c.Adaptive.HistoryInterval < 0:
-		return errors.New("durations must not be negative (except PlaylistScanInterval and SongIDInterval, where negative disables)")
+		c.Adaptive.IdleMax < 0, c.Adaptive.PlayingMax < 0, c.Adaptive.HistoryInterval < 0, c.PollConcurrency < 0:
+		return errors.New("durations and PollConcurrency must not be negative (except PlaylistScanInterval and SongIDInterval, where negative disables)")
 	case 2*c.HeartbeatInterval >= c.LeaseTTL:
 		return fmt.Errorf("HeartbeatInterval (%s) must be less than half of LeaseTTL (%s), so that a lease is renewed at least twice before it expires", c.HeartbeatInterval, c.LeaseTTL)
 	}

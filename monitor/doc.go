@@ -112,4 +112,12 @@
 // recently-played carries the wall-clock end of the stream, one from
 // currently-playing its start plus the time heard, and the listening task
 // matches them one to one by track and time before storing.
+//
+// # Resources
+//
+// A user costs one sleeping goroutine (the listening task; the playlist
+// scanner waits on a timer) and a few kilobytes of state. The polls run on
+// short-lived goroutines, at most PollConcurrency (16) at a time per worker,
+// so that thousands of users falling due together, after a start or a
+// failover, queue instead of holding thousands of responses in memory.
 package monitor

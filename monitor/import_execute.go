@@ -153,7 +153,9 @@ func (run *importRun) separate(order []int32) {
 	seen := make(map[key]bool)
 	for _, ri := range order {
 		r := &run.rows[ri]
-		if r.reason != 0 || r.prec < 1000 {
+		if r.reason != 0 || r.prec < 60_000 {
+			// Finer timestamps never collide: two plays of one track ending in
+			// the same second are one stream, dropped as duplicate_in_file.
 			continue
 		}
 		k := key{r.at, r.track}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"time"
 
 	"github.com/spotifyhist/spotifyhist/spotifyhist"
@@ -107,14 +108,79 @@ func (l *listener) usesCP() bool { return l.mode != store.ModeHistory }
 // (an error wrapping spotifyhist.ErrReauthRequired). Transient failures of
 // Spotify and of the database are retried inside.
 func (l *listener) run(ctx context.Context) error {
-	c, err := l.m.cfg.Clients.For(ctx, &l.user)
-	if err != nil {
+	// The work runs on short-lived goroutines: JSON decoding and database
+	// drivers grow a goroutine's stack to tens of kilobytes, and the
+	// long-lived goroutine of each user only sleeps between polls. With
+	// thousands of users this keeps their stacks at the minimum.
+	ok := false
+	err := l.work(ctx, func() (err error) {
+		ok, err = l.setup(ctx)
+		return err
+	})
+	if err != nil || !ok {
 		return err
 	}
-	l.api = c
-	ctx = spotifyhist.WithPriority(ctx, spotifyhist.PriorityMonitor)
-	if !l.load(ctx) {
+	for {
+		wake := l.nextWake()
+		if !sleepCtx(ctx, wake.Sub(l.m.now())) {
+			return nil
+		}
+		if err := l.work(ctx, func() error { return l.iterate(ctx) }); err != nil {
+			return err
+		}
+	}
+}
+
+// work runs fn on a fresh stack once one of the worker's poll slots is
+// free. It returns nil without running fn when ctx ends first.
+func (l *listener) work(ctx context.Context, fn func() error) error {
+	select {
+	case l.m.pollSlots <- struct{}{}:
+	case <-ctx.Done():
 		return nil
+	}
+	defer func() { <-l.m.pollSlots }()
+	return onFreshStack(fn)
+}
+
+// onFreshStack runs fn on a new goroutine and waits for it; a panic in fn
+// is carried over (with fn's stack) to the caller.
+func onFreshStack(fn func() error) error {
+	var (
+		err      error
+		panicked *panicError
+	)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() {
+			if v := recover(); v != nil {
+				pe, ok := v.(*panicError)
+				if !ok {
+					pe = &panicError{value: v, stack: debug.Stack()}
+				}
+				panicked = pe
+			}
+		}()
+		err = fn()
+	}()
+	<-done
+	if panicked != nil {
+		panic(panicked)
+	}
+	return err
+}
+
+// setup gets the client, loads the recent plays and schedules the first
+// polls. It reports false when ctx ended first.
+func (l *listener) setup(ctx context.Context) (bool, error) {
+	c, err := l.m.cfg.Clients.For(ctx, &l.user)
+	if err != nil {
+		return false, err
+	}
+	l.api = c
+	if !l.load(ctx) {
+		return false, nil
 	}
 	now := l.m.now()
 	first := now.Add(l.m.jitter(min(l.pollInterval()/10, startJitterMax)))
@@ -131,38 +197,39 @@ func (l *listener) run(ctx context.Context) error {
 		l.nextRP = first
 	}
 	l.state.set(ctx, store.TaskRunning, "", time.Time{}, true)
+	return true, nil
+}
 
-	for {
-		wake := l.nextWake()
-		if !sleepCtx(ctx, wake.Sub(l.m.now())) {
-			return nil
-		}
-		now := l.m.now()
-		if len(l.pending) > 0 && !now.Before(l.nextFlush) {
-			l.flush(ctx)
-		}
-		rpDue := !l.nextRP.IsZero() && !now.Before(l.nextRP)
-		cpDue := !l.nextCP.IsZero() && !now.Before(l.nextCP)
-		if !rpDue && !cpDue {
-			continue
-		}
-		if !l.m.trusted() {
-			// The lease may have expired: call nobody until it is renewed
-			// (the worker stops this task if it is not).
-			l.delayPolls(now.Add(l.m.cfg.HeartbeatInterval))
-			continue
-		}
-		if cpDue {
-			if err := l.pollCP(ctx); err != nil {
-				return err
-			}
-		}
-		if rpDue && !l.nextRP.IsZero() && !l.m.now().Before(l.nextRP) {
-			if err := l.pollRP(ctx); err != nil {
-				return err
-			}
+// iterate stores what is pending and runs the polls that are due. It
+// returns an error only when the task must end.
+func (l *listener) iterate(ctx context.Context) error {
+	ctx = spotifyhist.WithPriority(ctx, spotifyhist.PriorityMonitor)
+	now := l.m.now()
+	if len(l.pending) > 0 && !now.Before(l.nextFlush) {
+		_, _ = l.flush(ctx)
+	}
+	rpDue := !l.nextRP.IsZero() && !now.Before(l.nextRP)
+	cpDue := !l.nextCP.IsZero() && !now.Before(l.nextCP)
+	if !rpDue && !cpDue {
+		return nil
+	}
+	if !l.m.trusted() {
+		// The lease may have expired: call nobody until it is renewed (the
+		// worker stops this task if it is not).
+		l.delayPolls(now.Add(l.m.cfg.HeartbeatInterval))
+		return nil
+	}
+	if cpDue {
+		if err := l.pollCP(ctx); err != nil {
+			return err
 		}
 	}
+	if rpDue && !l.nextRP.IsZero() && !l.m.now().Before(l.nextRP) {
+		if err := l.pollRP(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // pollInterval is the mode's main period.

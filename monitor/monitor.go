@@ -45,6 +45,7 @@ type Monitor struct {
 	// Spotify only before it. 0 means no lease is trusted.
 	trustUntil atomic.Int64
 	running    atomic.Bool
+	pollSlots  chan struct{} // PollConcurrency tokens
 
 	mu          sync.Mutex
 	users       map[string]*userRun          // users whose tasks run here
@@ -79,6 +80,7 @@ func New(cfg Config) (*Monitor, error) {
 		users:     map[string]*userRun{},
 		releasing: map[string]bool{},
 		orphans:   map[string][]store.PlayInput{},
+		pollSlots: make(chan struct{}, cfg.PollConcurrency),
 	}
 	for _, mode := range []store.Mode{store.ModeHistory, store.ModeRealtime, store.ModeHybrid, store.ModeAdaptive} {
 		m.met.pollDuration.WithLabelValues(string(mode))
@@ -634,7 +636,11 @@ func (m *Monitor) recordStoppedAll(ctx context.Context, ids []string) {
 	wg.Wait()
 }
 
+// signalStopped is called once every task of a user stopped on this worker.
 func (m *Monitor) signalStopped(userID string) {
+	// The next worker (or this one, later) builds the client again from the
+	// stored token, which holds every refresh this client made.
+	m.cfg.Clients.Forget(userID)
 	if s := m.cfg.Test.Signals; s != nil && s.UserStopped != nil {
 		s.UserStopped(userID)
 	}

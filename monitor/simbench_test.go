@@ -2,10 +2,14 @@ package monitor
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	rtmetrics "runtime/metrics"
@@ -14,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"testing/synctest"
@@ -351,11 +356,12 @@ func TestSimBenchScale(t *testing.T) {
 		runCtx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- m.Run(runCtx) }()
-		var peakHeap uint64
+		var peakHeap, peakStacks uint64
 		var goroutines int
 		for elapsed := time.Duration(0); elapsed < dur; elapsed += 10 * time.Minute {
 			time.Sleep(10 * time.Minute)
 			peakHeap = max(peakHeap, heapInUse())
+			peakStacks = max(peakStacks, readMetric("/memory/classes/heap/stacks:bytes"))
 			goroutines = max(goroutines, runtime.NumGoroutine())
 		}
 		runtime.GC()
@@ -374,9 +380,11 @@ func TestSimBenchScale(t *testing.T) {
 		}
 		calls := e.srv.CallCount("/v1/me/player/recently-played")
 		t.Logf("\nscale: %d users, history mode, %s simulated, %s store: %d recently-played calls, %d plays stored\n"+
-			"heap in use before the monitor: %.1f MiB; peak heap in use while running: %.1f MiB; after a GC while running: %.1f MiB; peak goroutines: %d\n"+
+			"heap in use before the monitor: %.1f MiB; peak heap in use while running: %.1f MiB; after a GC while running: %.1f MiB\n"+
+			"peak goroutine stacks: %.1f MiB; peak goroutines: %d; Go runtime total at the end: %.1f MiB\n"+
 			"process peak RSS (VmHWM): %s; CPU time while running: %s",
-			*simScaleUsers, dur, *simScaleStore, calls, plays, float64(heapBefore)/(1<<20), float64(peakHeap)/(1<<20), float64(liveHeap)/(1<<20), goroutines,
+			*simScaleUsers, dur, *simScaleStore, calls, plays, float64(heapBefore)/(1<<20), float64(peakHeap)/(1<<20), float64(liveHeap)/(1<<20),
+			float64(peakStacks)/(1<<20), goroutines, float64(readMetric("/memory/classes/total:bytes"))/(1<<20),
 			vmHWM(), (cpuTime() - cpuBefore).Round(time.Millisecond))
 	})
 }
@@ -385,6 +393,12 @@ func heapInUse() uint64 {
 	s := []rtmetrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}}
 	rtmetrics.Read(s)
 	return s[0].Value.Uint64() + s[1].Value.Uint64()
+}
+
+func readMetric(name string) uint64 {
+	s := []rtmetrics.Sample{{Name: name}}
+	rtmetrics.Read(s)
+	return s[0].Value.Uint64()
 }
 
 func cpuTime() time.Duration {
@@ -402,6 +416,164 @@ func vmHWM() string {
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			f := strings.Fields(v)
+			if kb, err := strconv.Atoi(f[0]); err == nil {
+				return fmt.Sprintf("%.1f MiB", float64(kb)/1024)
+			}
+		}
+	}
+	return "unknown"
+}
+
+var (
+	simFakeServe  = flag.Bool("simbench.fake-serve", false, "internal: serve the fake Spotify for TestSimBenchScaleProcess")
+	simProcMinute = flag.Duration("simbench.proc.duration", 4*time.Minute, "real time the process scale run lasts")
+	simProcPoll   = flag.Duration("simbench.proc.poll", time.Minute, "history poll interval of the process scale run")
+)
+
+// fakeToken is one line the fake Spotify child process prints per user.
+type fakeToken struct {
+	User    string    `json:"user"`
+	Access  string    `json:"access"`
+	Refresh string    `json:"refresh"`
+	Expiry  time.Time `json:"expiry"`
+}
+
+// TestSimBenchScaleProcess measures what the monitor itself needs to carry
+// many users in history mode: the fake Spotify and its simulator run in a
+// child process, so this process holds only the monitor, its Spotify
+// clients and the SQLite store, as a serve process does. It runs in real
+// time with a short history interval (many more polls than in production)
+// and reports the peak RSS and CPU time.
+func TestSimBenchScaleProcess(t *testing.T) {
+	if !*simBench {
+		t.Skip("simulation benchmark: run with -simbench (see simbench_test.go)")
+	}
+	if *simFakeServe {
+		serveFakeForScale(t)
+		return
+	}
+	ctx := context.Background()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSimBenchScaleProcess$", "-simbench", "-simbench.fake-serve",
+		"-simbench.scale.users="+strconv.Itoa(*simScaleUsers), "-simbench.seed="+strconv.FormatInt(*simBenchSeed, 10))
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	cmd.Stderr = os.Stderr
+	require.NoError(t, cmd.Start())
+	defer func() {
+		_ = stdin.Close()
+		_ = cmd.Wait()
+	}()
+	dec := json.NewDecoder(stdout)
+	var hello struct{ URL, ClientID, ClientSecret string }
+	require.NoError(t, dec.Decode(&hello))
+	tokens := make([]fakeToken, 0, *simScaleUsers)
+	for range *simScaleUsers {
+		var ft fakeToken
+		require.NoError(t, dec.Decode(&ft))
+		tokens = append(tokens, ft)
+	}
+
+	st, err := sqlite.New(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "scale.db"), Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, st.Close()) }()
+	var calls atomic.Int64
+	tr := &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: time.Minute}
+	app, err := spotifyhist.New(spotifyhist.Config{
+		ClientID: hello.ClientID, ClientSecret: hello.ClientSecret,
+		APIURL: hello.URL + "/v1/", AccountsURL: hello.URL + "/",
+		HTTPClient: &http.Client{Transport: countingTransport{base: tr, n: &calls}, Timeout: 30 * time.Second},
+		Logger:     slog.New(slog.DiscardHandler),
+		Budget:     spotifyhist.BudgetConfig{Requests: 1_000_000},
+	})
+	require.NoError(t, err)
+	sealer, err := spotifyhist.NewSealer(spotifyhist.DeriveKey("scale"))
+	require.NoError(t, err)
+	for _, ft := range tokens {
+		sealed, err := sealer.SealToken(&spotifyhist.Token{AccessToken: ft.Access, RefreshToken: ft.Refresh, TokenType: "Bearer", Expiry: ft.Expiry, AuthorizedAt: time.Now()})
+		require.NoError(t, err)
+		_, err = st.UpsertUser(ctx, &store.UpsertUserParams{ID: ft.User, Token: sealed, AuthorizedAt: time.Now(), Mode: store.ModeHistory, Now: time.Now()})
+		require.NoError(t, err)
+	}
+	runtime.GC()
+	rssBefore := vmRSS()
+	cpuBefore := cpuTime()
+	m, err := New(Config{
+		Store: st, Clients: NewClients(app, sealer, st, nil), HistoryPollInterval: *simProcPoll,
+		PlaylistScanInterval: -1, SongIDInterval: -1, Logger: slog.New(slog.DiscardHandler),
+	})
+	require.NoError(t, err)
+	runCtx, cancel := context.WithTimeout(ctx, *simProcMinute)
+	defer cancel()
+	var peakHeap uint64
+	go func() {
+		for runCtx.Err() == nil {
+			peakHeap = max(peakHeap, heapInUse())
+			if sleepCtx(runCtx, time.Second) && *simScaleHeap != "" && peakHeap == heapInUse() {
+				if f, err := os.Create(*simScaleHeap); err == nil {
+					_ = pprof.WriteHeapProfile(f)
+					_ = f.Close()
+				}
+			}
+		}
+	}()
+	require.NoError(t, m.Run(runCtx))
+	runtime.GC()
+	t.Logf("Go heap: peak in use %.1f MiB, live after the run %.1f MiB; goroutine stacks %.1f MiB; Go runtime total %.1f MiB",
+		float64(peakHeap)/(1<<20), float64(heapInUse())/(1<<20), float64(readMetric("/memory/classes/heap/stacks:bytes"))/(1<<20),
+		float64(readMetric("/memory/classes/total:bytes"))/(1<<20))
+	plays := 0
+	for _, ft := range tokens {
+		ps, err := st.ListPlays(ctx, &store.ListPlaysParams{UserID: ft.User})
+		require.NoError(t, err)
+		plays += len(ps)
+	}
+	t.Logf("\nscale (separate fake process): %d users, history mode polled every %s for %s of real time, SQLite store\n"+
+		"%d Spotify calls, %d plays stored\nRSS before the monitor: %s; process peak RSS (VmHWM): %s; CPU time of the monitor: %s",
+		*simScaleUsers, *simProcPoll, *simProcMinute, calls.Load(), plays, rssBefore, vmHWM(), (cpuTime() - cpuBefore).Round(time.Millisecond))
+}
+
+type countingTransport struct {
+	base http.RoundTripper
+	n    *atomic.Int64
+}
+
+func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.Contains(r.URL.Path, "/v1/") {
+		c.n.Add(1)
+	}
+	return c.base.RoundTrip(r)
+}
+
+// serveFakeForScale is the child process of TestSimBenchScaleProcess: it
+// serves the fake Spotify with simulated listeners on a loopback port,
+// prints its URL and one token per user, and serves until stdin closes.
+func serveFakeForScale(t *testing.T) {
+	now := time.Now().UTC()
+	sim := spotifyhisttest.NewSimulator(spotifyhisttest.SimConfig{
+		Seed: *simBenchSeed, Users: *simScaleUsers, Start: now.Add(-24 * time.Hour), End: now.Add(24 * time.Hour),
+		PlaylistsPerUser: -1,
+	})
+	srv := spotifyhisttest.New(&spotifyhisttest.Options{Simulator: sim, RequestLogLimit: -1})
+	defer srv.Close()
+	enc := json.NewEncoder(os.Stdout)
+	require.NoError(t, enc.Encode(map[string]string{"URL": srv.URL(), "ClientID": srv.ClientID(), "ClientSecret": srv.ClientSecret()}))
+	for _, id := range sim.UserIDs() {
+		tok := srv.IssueToken(id)
+		require.NoError(t, enc.Encode(fakeToken{User: id, Access: tok.AccessToken, Refresh: tok.RefreshToken, Expiry: tok.Expiry}))
+	}
+	_, _ = io.Copy(io.Discard, os.Stdin)
+}
+
+func vmRSS() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
 			f := strings.Fields(v)
 			if kb, err := strconv.Atoi(f[0]); err == nil {
 				return fmt.Sprintf("%.1f MiB", float64(kb)/1024)

@@ -130,7 +130,11 @@ func (m *Monitor) protect(fn func() error) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			m.met.taskPanics.Inc()
-			err = &panicError{value: v, stack: debug.Stack()}
+			pe, ok := v.(*panicError)
+			if !ok {
+				pe = &panicError{value: v, stack: debug.Stack()}
+			}
+			err = pe
 		}
 	}()
 	return fn()

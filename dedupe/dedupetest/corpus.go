@@ -12,32 +12,29 @@ import (
 
 // Defaults of [Config].
 const (
-	PlaysDefault        = 30_000
-	PlaysPerDayDefault  = 30.0
-	UserIDDefault       = "corpus-user"
-	RowsPerFileDefault  = 15_000
-	MonitorFromDefault  = 0.5
-	PriorImportDefault  = 0.2
-	ReplayWindowDefault = 15 * time.Minute
+	StreamsDefault          = 30_000
+	PlaysPerDayDefault      = 30.0
+	UserIDDefault           = "corpus-user"
+	RowsPerFileDefault      = 15_000
+	MonitorFromDefault      = 0.5
+	PriorImportUntilDefault = 0.2
+	ReplayWindowDefault     = 15 * time.Minute
 	// MinPlay is Spotify's definition of a stream, which the corpus uses to say
 	// which streams are plays.
 	MinPlay = 30 * time.Second
 )
-
-// StartDefault is when the simulated history begins.
-var StartDefault = time.Date(2018, time.January, 1, 0, 0, 0, 0, time.UTC)
 
 // Config describes the history to simulate. Zero fields mean their defaults.
 type Config struct {
 	// Seed makes the corpus; the same Config gives the same corpus.
 	Seed uint64
 	// Streams is how many streams to simulate (episodes and excluded streams
-	// included). Default PlaysDefault (30,000).
+	// included). Default StreamsDefault (30,000).
 	Streams int
 	// PlaysPerDay is the average number of streams per day, which sets how many
 	// years the history spans. Default PlaysPerDayDefault (30).
 	PlaysPerDay float64
-	// Start is when the history begins. Default StartDefault (2018-01-01 UTC).
+	// Start is when the history begins. Default 2018-01-01 00:00 UTC.
 	Start time.Time
 	// Recordings is the size of the catalogue. Default Streams/8, at least 200.
 	Recordings int
@@ -47,10 +44,10 @@ type Config struct {
 	// importer does (spotifyhist.LocalTrackID). Default: "local:" + URI.
 	LocalTrackID func(uri string) string
 	// MonitorFrom is where live monitoring starts, as a fraction of the history's
-	// span. Default MonitorFromDefault (0.5); 1 means never.
+	// span. Default MonitorFromDefault (0.5); 1 or more means never.
 	MonitorFrom float64
 	// PriorImportUntil: plays ending before this fraction of the span are stored
-	// by an earlier import of an export. Default PriorImportDefault (0.2);
+	// by an earlier import of an export. Default PriorImportUntilDefault (0.2);
 	// negative means none.
 	PriorImportUntil float64
 	// RowsPerFile splits the extended history into files. Default
@@ -62,13 +59,13 @@ type Config struct {
 
 func (c Config) withDefaults() Config {
 	if c.Streams <= 0 {
-		c.Streams = PlaysDefault
+		c.Streams = StreamsDefault
 	}
 	if c.PlaysPerDay <= 0 {
 		c.PlaysPerDay = PlaysPerDayDefault
 	}
 	if c.Start.IsZero() {
-		c.Start = StartDefault
+		c.Start = time.Date(2018, time.January, 1, 0, 0, 0, 0, time.UTC)
 	}
 	c.Start = c.Start.UTC()
 	if c.Recordings <= 0 {
@@ -84,7 +81,7 @@ func (c Config) withDefaults() Config {
 		c.MonitorFrom = MonitorFromDefault
 	}
 	if c.PriorImportUntil == 0 {
-		c.PriorImportUntil = PriorImportDefault
+		c.PriorImportUntil = PriorImportUntilDefault
 	}
 	if c.RowsPerFile <= 0 {
 		c.RowsPerFile = RowsPerFileDefault
@@ -385,9 +382,10 @@ func (g *generator) session(plays []Play, s time.Time) []Play {
 		p.Unavailable = !r.Local && g.chance(0.003)
 		plays = append(plays, p)
 		if g.chance(0.003) {
-			// A second track logged with the same end second.
+			// A second track logged with the same end second: one not played
+			// in this session, as two streams of one track cannot overlap.
 			other := g.pick()
-			if other == rec {
+			for slices.ContainsFunc(plays[first:], func(q Play) bool { return q.Recording == other }) {
 				other = (other + 1) % len(g.c.Recordings)
 			}
 			ro := &g.c.Recordings[other]
