@@ -136,10 +136,10 @@ func timePtr(t time.Time) *time.Time {
 	return &u
 }
 
-// refreshTokenLifetime: Spotify refresh tokens die six months after the
-// user authorised (not extended by refreshing).
-const refreshTokenLifetime = 6 * 30 * 24 * time.Hour
-
+// userStatus derives the dashboard's badge: local (local mode, no token),
+// needs_reauth, stopping (stopped by the user while a worker still holds
+// the lease), stopped, running (a worker holds a live lease) or starting
+// (enabled, waiting for a worker to claim it).
 func (s *Server) userStatus(u *store.User) string {
 	held := u.WorkerID != "" && u.LeaseExpires.After(s.now())
 	switch {
@@ -165,7 +165,9 @@ func (s *Server) userJSON(u *store.User) userJSON {
 		AuthorizedAt: timePtr(u.AuthorizedAt), Tasks: map[string]taskJSON{},
 	}
 	if !u.AuthorizedAt.IsZero() {
-		j.ReauthBy = timePtr(u.AuthorizedAt.Add(refreshTokenLifetime))
+		// Spotify refresh tokens die six months after the user authorised;
+		// refreshing does not extend them.
+		j.ReauthBy = timePtr(u.AuthorizedAt.AddDate(0, 6, 0))
 	}
 	for t, st := range u.Tasks {
 		j.Tasks[string(t)] = taskJSON{Status: st.Status, LastRunAt: timePtr(st.LastRunAt), LastError: st.LastError}
@@ -180,8 +182,19 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// handleDeleteMe deletes the user with everything that is theirs: first
+// their imports on this replica (running ones are stopped, uploaded files
+// removed), then the database rows, sessions included. In local mode the
+// next visit starts a new, empty local user.
 func (s *Server) handleDeleteMe(w http.ResponseWriter, r *http.Request) {
 	u := userFrom(r)
+	if err := s.stopImports(r.Context(), u.ID); err != nil {
+		writeError(w, http.StatusServiceUnavailable, "an import of yours is still stopping; try again in a moment")
+		return
+	}
+	if s.cfg.Clients != nil {
+		s.cfg.Clients.Forget(u.ID)
+	}
 	if err := s.cfg.Store.DeleteUser(r.Context(), u.ID); err != nil {
 		s.storeError(w, r, err, "user")
 		return
@@ -268,7 +281,10 @@ type historyJSON struct {
 	Next  *string           `json:"next"`
 }
 
-// History cursors are opaque to clients: base64url of "unix_ms:track_id".
+// History cursors are opaque to clients: base64url of "unix_ms:track_id",
+// the keyset (played_at, track_id) of the last play shown; the next page
+// holds the plays strictly before it in (played_at, track_id) descending
+// order, so plays at the same millisecond are neither lost nor repeated.
 func encodeCursor(t time.Time, trackID string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(t.UnixMilli(), 10) + ":" + trackID))
 }
@@ -280,20 +296,27 @@ func decodeCursor(c string) (time.Time, string, error) {
 	}
 	ms, id, ok := strings.Cut(string(raw), ":")
 	n, err := strconv.ParseInt(ms, 10, 64)
-	if !ok || err != nil {
+	if !ok || err != nil || id == "" {
 		return time.Time{}, "", errors.New("malformed cursor")
 	}
 	return time.UnixMilli(n).UTC(), id, nil
 }
 
+// History page sizes. The store returns at most 1000 plays per call; one
+// more than the page is asked for, to know whether a next page exists.
+const (
+	historyLimitDefault = 50
+	historyLimitMax     = 500
+)
+
 func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit, err := intParam(q.Get("limit"), 50, 1, 1000)
+	limit, err := intParam(q.Get("limit"), historyLimitDefault, 1, historyLimitMax)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "limit: "+err.Error())
 		return
 	}
-	p := &store.HistoryParams{UserID: userFrom(r).ID, Limit: limit}
+	p := &store.HistoryParams{UserID: userFrom(r).ID, Limit: limit + 1}
 	if c := q.Get("cursor"); c != "" {
 		if p.Before, p.BeforeTrackID, err = decodeCursor(c); err != nil {
 			writeError(w, http.StatusBadRequest, "cursor: "+err.Error())
@@ -305,14 +328,15 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	out := historyJSON{Items: make([]historyItemJSON, 0, len(plays))}
-	for _, p := range plays {
-		out.Items = append(out.Items, historyItemJSON{PlayedAt: p.PlayedAt.UTC(), MSPlayed: p.MSPlayed, Source: p.Source, Track: toTrackJSON(p.Track)})
-	}
-	if len(plays) == limit {
-		last := plays[len(plays)-1]
+	out := historyJSON{Items: make([]historyItemJSON, 0, min(len(plays), limit))}
+	if len(plays) > limit {
+		plays = plays[:limit]
+		last := plays[limit-1]
 		c := encodeCursor(last.PlayedAt, last.TrackID)
 		out.Next = &c
+	}
+	for _, p := range plays {
+		out.Items = append(out.Items, historyItemJSON{PlayedAt: p.PlayedAt.UTC(), MSPlayed: p.MSPlayed, Source: p.Source, Track: toTrackJSON(p.Track)})
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -332,6 +356,30 @@ func intParam(v string, def, lo, hi int) (int, error) {
 	return n, nil
 }
 
+// handleAPINotFound answers what no API route matched: 405 with an Allow
+// header when the path exists for other methods, else 404; both in the
+// API's JSON error shape.
 func (s *Server) handleAPINotFound(w http.ResponseWriter, r *http.Request) {
+	if allow := s.allowedMethods(r); len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed on %s: use %s", r.Method, r.URL.Path, strings.Join(allow, " or ")))
+		return
+	}
 	writeError(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path+" (see /api/v1/openapi.json)")
+}
+
+// allowedMethods lists the methods that have a route for r's path.
+func (s *Server) allowedMethods(r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.WithContext(r.Context()) // a shallow copy
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != apiCatchAll {
+			allow = append(allow, m)
+		}
+	}
+	return allow
 }

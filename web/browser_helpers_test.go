@@ -143,7 +143,9 @@ func newHarnessWithStore(tb testing.TB, st *sqlite.Store, o harnessOpts) *harnes
 		_, err := st.UpsertUser(context.Background(), &store.UpsertUserParams{ID: h.userID, DisplayName: name, Now: time.Now()})
 		require.NoError(tb, err)
 		h.end = time.Now().Add(-10 * time.Minute).Truncate(time.Second)
+		t0 := time.Now()
 		seedPlays(tb, st, h.userID, o.Plays, h.end)
+		tb.Logf("TIMING seed %d plays: %s", o.Plays, time.Since(t0))
 	}
 	return h
 }
@@ -447,7 +449,9 @@ func newBrowser(tb testing.TB, o *browserOpts) *browser {
 		cancel()
 		cancelAlloc()
 	})
+	t0 := time.Now()
 	require.NoError(tb, chromedp.Do(ctx), "start Chromium")
+	tb.Logf("TIMING chromium start: %s", time.Since(t0))
 
 	// Record what the page reports.
 	go func() {

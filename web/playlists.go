@@ -105,12 +105,37 @@ func (s *Server) handleAddPlaylist(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := spotifyhist.WithPriority(r.Context(), spotifyhist.PriorityInteractive)
-	p, err := monitor.AddPlaylistByURL(ctx, s.cfg.Store, c, userFrom(r).ID, body.URL, s.now())
+	userID := userFrom(r).ID
+	p, err := monitor.AddPlaylistByURL(ctx, s.cfg.Store, c, userID, body.URL, s.now())
 	if err != nil {
 		s.spotifyError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, toPlaylistJSON(store.UserPlaylist{Playlist: *p, Origin: store.PlaylistAdded, AddedAt: s.now()}))
+	// Answer with the stored link: a playlist the user owns stays "owned".
+	up, err := s.userPlaylist(r, userID, p.ID)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if up == nil {
+		up = &store.UserPlaylist{Playlist: *p, Origin: store.PlaylistAdded, AddedAt: s.now()}
+	}
+	writeJSON(w, http.StatusCreated, toPlaylistJSON(*up))
+}
+
+// userPlaylist returns the user's link to the playlist, or nil when the
+// user does not track it.
+func (s *Server) userPlaylist(r *http.Request, userID, id string) (*store.UserPlaylist, error) {
+	ps, err := s.cfg.Store.ListUserPlaylists(r.Context(), userID)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ps {
+		if ps[i].ID == id {
+			return &ps[i], nil
+		}
+	}
+	return nil, nil
 }
 
 func (s *Server) handleRemovePlaylist(w http.ResponseWriter, r *http.Request) {
@@ -121,6 +146,8 @@ func (s *Server) handleRemovePlaylist(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// handleScanPlaylists scans the user's playlists now (as the daily task
+// does) and answers with the scan's summary.
 func (s *Server) handleScanPlaylists(w http.ResponseWriter, r *http.Request) {
 	c, ok := s.spotifyClient(w, r)
 	if !ok {
@@ -148,16 +175,10 @@ func (s *Server) handlePlaylistTracks(w http.ResponseWriter, r *http.Request) {
 	u := userFrom(r)
 	id := r.PathValue("id")
 	// Only playlists the user tracks are visible to them.
-	ps, err := s.cfg.Store.ListUserPlaylists(r.Context(), u.ID)
-	if err != nil {
+	if up, err := s.userPlaylist(r, u.ID, id); err != nil {
 		s.serverError(w, r, err)
 		return
-	}
-	found := false
-	for _, p := range ps {
-		found = found || p.ID == id
-	}
-	if !found {
+	} else if up == nil {
 		writeError(w, http.StatusNotFound, "playlist not found")
 		return
 	}

@@ -8,8 +8,10 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,8 +48,10 @@ type Config struct {
 	Importer *monitor.Importer
 	// BaseURL is the public URL (cookies are Secure when it is https).
 	BaseURL string
-	// UploadDir receives uploads while they are analysed and imported.
-	// Default os.TempDir().
+	// UploadDir receives uploads while they are analysed and imported, as
+	// files named spotifyhist-upload-*; New removes such files older than a
+	// day (left by a process that stopped without Close). Default
+	// os.TempDir().
 	UploadDir string
 	// MaxUploadBytes caps one upload. Default MaxUploadBytesDefault.
 	MaxUploadBytes int64
@@ -61,6 +65,9 @@ type Config struct {
 	DefaultMode store.Mode
 	// SessionTTL is how long a login lasts. Default SessionTTLDefault.
 	SessionTTL time.Duration
+	// Location is the zone statistics are bucketed in when a request names
+	// none (the dashboard always sends the browser's zone). Nil means UTC.
+	Location *time.Location
 	// Demo marks the instance as a demonstration (shown on the pages).
 	Demo bool
 	// Registerer receives the server's metrics. Nil means none.
@@ -71,7 +78,8 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Server is the web front end; it is an http.Handler.
+// Server is the web front end; it is an http.Handler. Make one with [New]
+// and call [Server.Close] when done.
 type Server struct {
 	cfg      Config
 	mux      *http.ServeMux
@@ -79,11 +87,20 @@ type Server struct {
 	log      *slog.Logger
 	now      func() time.Time
 	secure   bool
+	origin   string // scheme://host of BaseURL
 	metrics  *metrics
 	imports  *importJobs
-	patterns []string // every registered route, for the OpenAPI test
+	states   *stateLedger
+	zones    sync.Map     // tz name → *time.Location, only names that loaded
+	pruned   atomic.Int64 // unix seconds of the last expired-session sweep
+	patterns []string     // every registered route, for the tests
+
+	// Background imports run on shutdown's context; closed is set by Close
+	// under mu so that no import starts once Close waits for wg.
 	shutdown context.Context
 	stop     context.CancelFunc
+	mu       sync.Mutex
+	closed   bool
 	wg       sync.WaitGroup
 }
 
@@ -128,6 +145,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+	}
 	f := promauto.With(cfg.Registerer)
 	s := &Server{
 		cfg:    cfg,
@@ -135,6 +155,8 @@ func New(cfg Config) (*Server, error) {
 		log:    cfg.Logger.With("component", "web"),
 		now:    cfg.Now,
 		secure: u.Scheme == "https",
+		origin: u.Scheme + "://" + u.Host,
+		states: newStateLedger(),
 		metrics: &metrics{
 			requests: f.NewCounterVec(prometheus.CounterOpts{
 				Name: "spotifyhist_http_requests_total",
@@ -149,6 +171,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.shutdown, s.stop = context.WithCancel(context.Background())
 	s.imports = newImportJobs()
+	if n := sweepUploads(cfg.UploadDir, cfg.Now()); n > 0 {
+		s.log.Info("removed stale uploads", "dir", cfg.UploadDir, "files", n)
+	}
 	s.routes()
 	s.handler = s.securityHeaders(s.mux)
 	return s, nil
@@ -157,12 +182,29 @@ func New(cfg Config) (*Server, error) {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// Close stops background imports (they resume from their stored progress
-// when run again) and waits for them.
+// Close stops background imports and waits for them, then removes every
+// upload: import jobs live in this process only. Importing the same file
+// again later resumes an interrupted import from its stored progress.
 func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
 	s.stop()
 	s.wg.Wait()
+	s.imports.removeAll()
 	return nil
+}
+
+// goBackground runs f on a goroutine that Close waits for; it reports false
+// (and does not run f) once Close has been called.
+func (s *Server) goBackground(f func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Go(f)
+	return true
 }
 
 // LocalMode reports whether the server runs without Spotify credentials.
@@ -180,7 +222,7 @@ func (s *Server) route(pattern string, h http.HandlerFunc) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		h(rec, r)
-		s.metrics.requests.WithLabelValues(label, fmt.Sprint(rec.status)).Inc()
+		s.metrics.requests.WithLabelValues(label, strconv.Itoa(rec.status)).Inc()
 		s.metrics.duration.WithLabelValues(label).Observe(time.Since(start).Seconds())
 	})
 }
@@ -197,6 +239,9 @@ func (r *statusRecorder) WriteHeader(code int) {
 
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
+// apiCatchAll is the pattern of every unrouted /api/ request.
+const apiCatchAll = "/api/"
+
 func (s *Server) routes() {
 	// Pages.
 	s.route("GET /{$}", s.handleIndex)
@@ -207,11 +252,11 @@ func (s *Server) routes() {
 	// Login.
 	s.route("GET /login", s.handleLogin)
 	s.route("GET /auth/callback", s.handleCallback)
-	s.route("POST /logout", s.requireCSRF(s.handleLogout))
+	s.route("POST /logout", s.handleLogout)
 
 	// API.
 	s.route("GET /api/v1/openapi.json", s.handleOpenAPI)
-	s.route("GET /api/v1/me", s.requireUser(s.handleMe))
+	s.route("GET /api/v1/me", s.requireSession(s.handleMe))
 	s.route("DELETE /api/v1/me", s.requireUser(s.requireCSRF(s.handleDeleteMe)))
 	s.route("POST /api/v1/me/start", s.requireUser(s.requireCSRF(s.handleStart)))
 	s.route("POST /api/v1/me/stop", s.requireUser(s.requireCSRF(s.handleStop)))
@@ -236,7 +281,7 @@ func (s *Server) routes() {
 	s.route("GET /api/v1/stats/top", s.requirePublic(s.handleTop))
 	s.route("GET /api/v1/stats/over-time", s.requirePublic(s.handleOverTime))
 	s.route("GET /api/v1/stats/hour-weekday", s.requirePublic(s.handleHourWeekday))
-	s.route("/api/", s.handleAPINotFound)
+	s.route(apiCatchAll, s.handleAPINotFound)
 }
 
 // securityHeaders sets headers every response carries: a strict content

@@ -1,8 +1,11 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+	"path"
+	"strings"
 	"time"
 
 	"github.com/spotifyhist/spotifyhist/store"
@@ -14,64 +17,103 @@ type statsQuery struct {
 	loc    *time.Location
 }
 
-// parseStatsQuery reads user (from the path), tz, range, from and to.
-// range is one of 4w, 6m, 1y, all (relative to now); from/to are RFC 3339
-// instants or YYYY-MM-DD dates in tz, and win over range.
+// parseStatsQuery reads the user (from the session), tz, range, from and to.
+//
+// tz is an IANA zone; default Config.Location. range is 4w, 6m, 1y or all,
+// relative to today in tz: it starts at local midnight 28 days, 6 months or
+// a year before today and has no end, so its first day is whole. from and
+// to are YYYY-MM-DD dates in tz or RFC 3339 instants, and win over range;
+// from is inclusive, to exclusive, and a date as to means the whole day.
 func (s *Server) parseStatsQuery(r *http.Request) (statsQuery, error) {
 	q := r.URL.Query()
 	var sq statsQuery
 	if u := userFrom(r); u != nil {
 		sq.filter.UserID = u.ID
 	}
-	tz := q.Get("tz")
-	if tz == "" {
-		tz = "UTC"
-	}
-	loc, err := time.LoadLocation(tz)
-	if err != nil || tz == "Local" {
-		return sq, fmt.Errorf("tz: unknown time zone %q (want an IANA name such as Europe/Berlin)", tz)
+	loc, err := s.location(q.Get("tz"))
+	if err != nil {
+		return sq, err
 	}
 	sq.loc = loc
 	now := s.now().In(loc)
 	switch rg := q.Get("range"); rg {
 	case "", "all":
 	case "4w":
-		sq.filter.From = now.AddDate(0, 0, -28)
+		y, m, d := now.Date()
+		sq.filter.From = time.Date(y, m, d-28, 0, 0, 0, 0, loc)
 	case "6m":
-		sq.filter.From = now.AddDate(0, -6, 0)
+		sq.filter.From = monthsBefore(now, 6)
 	case "1y":
-		sq.filter.From = now.AddDate(-1, 0, 0)
+		sq.filter.From = monthsBefore(now, 12)
 	default:
 		return sq, fmt.Errorf("range: want 4w, 6m, 1y or all, got %q", rg)
 	}
 	if v := q.Get("from"); v != "" {
-		if sq.filter.From, err = parseInstant(v, loc); err != nil {
+		if sq.filter.From, _, err = parseInstant(v, loc); err != nil {
 			return sq, fmt.Errorf("from: %w", err)
 		}
 	}
 	if v := q.Get("to"); v != "" {
-		if sq.filter.To, err = parseInstant(v, loc); err != nil {
+		var date bool
+		if sq.filter.To, date, err = parseInstant(v, loc); err != nil {
 			return sq, fmt.Errorf("to: %w", err)
 		}
-		if len(v) == len(time.DateOnly) {
-			sq.filter.To = sq.filter.To.AddDate(0, 0, 1) // a date means the whole day
+		if date {
+			sq.filter.To = sq.filter.To.AddDate(0, 0, 1) // the whole day
 		}
 	}
 	if !sq.filter.From.IsZero() && !sq.filter.To.IsZero() && !sq.filter.From.Before(sq.filter.To) {
-		return sq, fmt.Errorf("from must be before to")
+		return sq, errors.New("from must be before to")
 	}
 	return sq, nil
 }
 
-func parseInstant(v string, loc *time.Location) (time.Time, error) {
-	if t, err := time.ParseInLocation(time.DateOnly, v, loc); err == nil {
-		return t, nil
+// monthsBefore returns local midnight of the same day n months before t's
+// day, clamped to the end of a shorter month (31 March → 30 September), as
+// the dashboard counts.
+func monthsBefore(t time.Time, n int) time.Time {
+	y, m, d := t.Date()
+	first := time.Date(y, m-time.Month(n), 1, 0, 0, 0, 0, t.Location())
+	last := first.AddDate(0, 1, -1).Day()
+	return time.Date(first.Year(), first.Month(), min(d, last), 0, 0, 0, 0, t.Location())
+}
+
+// location loads a tz parameter ("" = Config.Location) and caches it. Only
+// clean zone names are accepted (time.LoadLocation would also open
+// "Europe//Berlin"), so the cache holds at most the zone database.
+func (s *Server) location(name string) (*time.Location, error) {
+	if name == "" {
+		return s.cfg.Location, nil
 	}
-	t, err := time.Parse(time.RFC3339Nano, v)
+	if loc, ok := s.zones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	bad := fmt.Errorf("tz: unknown time zone %q (want an IANA name such as Europe/Berlin)", truncate(name, 64))
+	if name == "Local" || len(name) > 64 || path.Clean(name) != name || strings.Trim(name, zoneNameChars) != "" {
+		return nil, bad
+	}
+	loc, err := time.LoadLocation(name)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("want YYYY-MM-DD or an RFC 3339 time, got %q", v)
+		return nil, bad
 	}
-	return t, nil
+	s.zones.Store(name, loc)
+	return loc, nil
+}
+
+// zoneNameChars are the characters of IANA zone names.
+const zoneNameChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_+-"
+
+// parseInstant reads a YYYY-MM-DD date (midnight in loc; date is true) or an
+// RFC 3339 time.
+func parseInstant(v string, loc *time.Location) (t time.Time, date bool, err error) {
+	if t, err := time.ParseInLocation(time.DateOnly, v, loc); err == nil {
+		return t, true, nil
+	}
+	t, err = time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("want YYYY-MM-DD or an RFC 3339 time, got %q", truncate(v, 64))
+	}
+	return t, false, nil
 }
 
 type totalsJSON struct {

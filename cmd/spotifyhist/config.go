@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -20,7 +21,6 @@ import (
 const (
 	defaultDataDir          = "./data"
 	defaultListen           = "127.0.0.1:8080"
-	defaultBaseURL          = "http://127.0.0.1:8080"
 	defaultAPIURL           = "https://api.spotify.com/v1/"
 	defaultAccountsURL      = "https://accounts.spotify.com/"
 	defaultHistoryInterval  = 20 * time.Minute
@@ -76,7 +76,7 @@ func settings() []setting {
 			bind: func(c *config) flag.Value { return (*stringValue)(&c.Listen) }},
 		{env: "SPOTIFYHIST_METRICS_LISTEN", flag: "metrics-listen", usage: "separate address for /metrics (empty: on the main listener)",
 			bind: func(c *config) flag.Value { return (*stringValue)(&c.MetricsListen) }},
-		{env: "SPOTIFYHIST_BASE_URL", flag: "base-url", usage: "public URL; the OAuth redirect is BASE_URL/auth/callback",
+		{env: "SPOTIFYHIST_BASE_URL", flag: "base-url", usage: "public URL; the OAuth redirect is BASE_URL/auth/callback (default http:// and the listen address, http://127.0.0.1:8080)",
 			bind: func(c *config) flag.Value { return (*stringValue)(&c.BaseURL) }},
 		{env: "SPOTIFYHIST_SPOTIFY_CLIENT_ID", flag: "spotify-client-id", usage: "Spotify app client id (empty: local single-user mode)",
 			bind: func(c *config) flag.Value { return (*stringValue)(&c.ClientID) }},
@@ -106,7 +106,7 @@ func settings() []setting {
 			bind: func(c *config) flag.Value { return (*int64Value)(&c.MaxUploadBytes) }},
 		{env: "SPOTIFYHIST_LINK_ARTISTS_INTERVAL", flag: "link-artists-interval", usage: "how often serve runs the artist linker (0: never; use the link-artists command)",
 			bind: func(c *config) flag.Value { return (*durationValue)(&c.LinkArtistsInterval) }},
-		{env: "SPOTIFYHIST_DISPLAY_TIMEZONE", flag: "display-timezone", usage: "IANA zone for server-side summaries (the dashboard uses the browser's zone)",
+		{env: "SPOTIFYHIST_DISPLAY_TIMEZONE", flag: "display-timezone", usage: "IANA zone of API statistics that name none (the dashboard sends the browser's zone)",
 			bind: func(c *config) flag.Value { return (*stringValue)(&c.DisplayTimezone) }},
 	}
 }
@@ -115,7 +115,6 @@ func defaultConfig() config {
 	return config{
 		DataDir:              defaultDataDir,
 		Listen:               defaultListen,
-		BaseURL:              defaultBaseURL,
 		APIURL:               defaultAPIURL,
 		AccountsURL:          defaultAccountsURL,
 		HistoryPollInterval:  defaultHistoryInterval,
@@ -133,7 +132,8 @@ func defaultConfig() config {
 
 // configFlags registers every setting as a flag on fs and returns a function
 // that, after fs.Parse, builds the configuration: defaults, then the
-// environment (and *_FILE for secrets), then the flags that were set.
+// environment (and *_FILE for secrets), then the flags that were set; an
+// unset base URL follows the listen address.
 func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (config, error) {
 	flagged := config{}
 	for _, s := range settings() {
@@ -164,19 +164,42 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (config, e
 		if err := errors.Join(errs...); err != nil {
 			return c, err
 		}
+		if c.BaseURL == "" {
+			c.BaseURL = baseURLFor(c.Listen)
+		}
 		return c, c.validate()
 	}
 }
 
+// baseURLFor is the default public URL of a listen address: http on the
+// same port, on the loopback address when the listener takes every address
+// (Spotify accepts plain http only on a loopback IP literal).
+func baseURLFor(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "http://" + listen
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// lookupEnv reads a setting's variable; a secret may instead come from the
+// file named by its _FILE variable (not both: which one wins would be a
+// guess).
 func lookupEnv(getenv func(string) string, s setting) (string, bool, error) {
-	if v := getenv(s.env); v != "" {
+	v := getenv(s.env)
+	path := ""
+	if s.secret {
+		path = getenv(s.env + "_FILE")
+	}
+	switch {
+	case v != "" && path != "":
+		return "", false, fmt.Errorf("%s and %s_FILE are both set: set one", s.env, s.env)
+	case v != "":
 		return v, true, nil
-	}
-	if !s.secret {
-		return "", false, nil
-	}
-	path := getenv(s.env + "_FILE")
-	if path == "" {
+	case path == "":
 		return "", false, nil
 	}
 	b, err := os.ReadFile(path)
@@ -194,6 +217,12 @@ func (c *config) validate() error {
 	}
 	if c.DataDir == "" {
 		bad("SPOTIFYHIST_DATA_DIR", "must not be empty")
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("SPOTIFYHIST_LISTEN", "want HOST:PORT, got %q", c.Listen)
+	}
+	if _, _, err := net.SplitHostPort(c.MetricsListen); c.MetricsListen != "" && err != nil {
+		bad("SPOTIFYHIST_METRICS_LISTEN", "want HOST:PORT or empty, got %q", c.MetricsListen)
 	}
 	if _, err := c.database(); err != nil {
 		bad("SPOTIFYHIST_DATABASE_URL", "%v", err)
@@ -235,13 +264,21 @@ func (c *config) validate() error {
 	if c.LinkArtistsInterval < 0 {
 		bad("SPOTIFYHIST_LINK_ARTISTS_INTERVAL", "must not be negative")
 	}
-	if _, err := time.LoadLocation(c.DisplayTimezone); err != nil {
-		bad("SPOTIFYHIST_DISPLAY_TIMEZONE", "unknown zone %q", c.DisplayTimezone)
+	if _, err := c.displayLocation(); err != nil {
+		bad("SPOTIFYHIST_DISPLAY_TIMEZONE", "unknown zone %q (want an IANA name such as Europe/Berlin)", c.DisplayTimezone)
 	}
 	if db, err := c.database(); err == nil && db.kind == "postgres" && c.SecretKey == "" {
 		bad("SPOTIFYHIST_SECRET_KEY", "required with PostgreSQL (every replica must share it)")
 	}
 	return errors.Join(errs...)
+}
+
+// displayLocation is the zone of statistics whose request names none.
+func (c *config) displayLocation() (*time.Location, error) {
+	if c.DisplayTimezone == "Local" {
+		return nil, errors.New("the machine's zone is not a stable choice")
+	}
+	return time.LoadLocation(c.DisplayTimezone)
 }
 
 // localMode reports whether the instance runs without Spotify credentials.
@@ -260,8 +297,9 @@ func (c *config) database() (databaseTarget, error) {
 	case raw == "":
 		return databaseTarget{kind: "sqlite", path: filepath.Join(c.DataDir, sqliteFileName)}, nil
 	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
-		if _, err := url.Parse(raw); err != nil {
-			return databaseTarget{}, fmt.Errorf("malformed PostgreSQL URL: %w", err)
+		if u, err := url.Parse(raw); err != nil || u.Host == "" {
+			// url.Parse's error quotes the URL, password included.
+			return databaseTarget{}, errors.New("malformed PostgreSQL URL: want postgres://USER:PASSWORD@HOST:PORT/DATABASE?OPTIONS")
 		}
 		return databaseTarget{kind: "postgres", url: raw}, nil
 	case strings.HasPrefix(raw, "sqlite:"):

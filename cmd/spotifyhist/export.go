@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -70,41 +71,61 @@ func exportCommand() command {
 				return err
 			}
 			defer s.Close()
-			u, err := resolveUser(ctx, e, s, userID, false)
+			id, err := resolveUser(ctx, e, s, userID, readUser)
 			if err != nil {
 				return err
 			}
-			w := e.stdout
-			var f *os.File
-			if out != "" {
-				tmp := out + ".partial"
-				f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-				if err != nil {
+			n := 0
+			write := func(w io.Writer) error {
+				var err error
+				n, err = writeExport(ctx, s, id, format, w)
+				return err
+			}
+			if out == "" {
+				bw := bufio.NewWriterSize(e.stdout, 1<<16)
+				if err := write(bw); err != nil {
 					return fmt.Errorf("export: %w", err)
 				}
-				defer os.Remove(tmp)
-				defer f.Close()
-				w = f
+				return bw.Flush()
 			}
-			bw := bufio.NewWriterSize(w, 1<<16)
-			n, err := writeExport(ctx, s, u.ID, format, bw)
-			if err == nil {
-				err = bw.Flush()
-			}
-			if err == nil && f != nil {
-				if err = f.Close(); err == nil {
-					err = os.Rename(out+".partial", out)
-				}
-			}
-			if err != nil {
+			if err := writeFileAtomic(out, write); err != nil {
 				return fmt.Errorf("export: %w", err)
 			}
-			if out != "" {
-				fmt.Fprintf(e.stderr, "exported %d plays of %s to %s\n", n, u.ID, out)
-			}
+			fmt.Fprintf(e.stderr, "exported %d plays of %s to %s\n", n, id, out)
 			return nil
 		},
 	}
+}
+
+// writeFileAtomic writes path through a temporary file in the same
+// directory (mode 0600: plays are personal data), synced and renamed into
+// place only when write succeeded: a reader sees the old file or the whole
+// new one, and a failed export leaves nothing behind.
+func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.partial")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	bw := bufio.NewWriterSize(f, 1<<16)
+	if err := write(bw); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }
 
 // writeExport streams the user's plays year by year so memory stays flat.

@@ -45,12 +45,12 @@ func analyzeCommand() command {
 			if len(args) != 1 {
 				return usagef("analyze: want exactly one FILE")
 			}
-			s, importer, u, err := openForImport(ctx, e, f.user)
+			s, importer, userID, err := openForImport(ctx, e, f.user, analyzeUser)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			a, err := importer.Analyze(ctx, u.ID, spotifyhist.ExportSource{Path: args[0]}, f.options())
+			a, err := importer.Analyze(ctx, userID, spotifyhist.ExportSource{Path: args[0]}, f.options())
 			if err != nil {
 				return fmt.Errorf("analyze %s: %w", args[0], err)
 			}
@@ -75,13 +75,13 @@ func importCommand() command {
 			if len(args) != 1 {
 				return usagef("import: want exactly one FILE")
 			}
-			s, importer, u, err := openForImport(ctx, e, f.user)
+			s, importer, userID, err := openForImport(ctx, e, f.user, writeUser)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
 			bar := newProgressBar(e.stderr, f.asJSON)
-			res, err := importer.Execute(ctx, u.ID, spotifyhist.ExportSource{Path: args[0]}, f.options(), bar.update)
+			res, err := importer.Execute(ctx, userID, spotifyhist.ExportSource{Path: args[0]}, f.options(), bar.update)
 			bar.done()
 			if err != nil {
 				return fmt.Errorf("import %s: %w (running the same command again resumes)", args[0], err)
@@ -89,7 +89,7 @@ func importCommand() command {
 			if f.asJSON {
 				return writeJSONLine(e.stdout, res)
 			}
-			fmt.Fprintf(e.stdout, "imported %d plays for %s (%d already stored)\n", res.Imported, u.ID, res.Duplicates)
+			fmt.Fprintf(e.stdout, "imported %d plays for %s (%d already stored)\n", res.Imported, userID, res.Duplicates)
 			printCounts(e.stdout, "entries", res.Total, res.Imported, "imported", res.Excluded)
 			return nil
 		},
@@ -97,23 +97,23 @@ func importCommand() command {
 }
 
 // openForImport opens the store, builds the importer and resolves the user
-// (creating the local user of an instance without Spotify credentials).
-func openForImport(ctx context.Context, e *env, userID string) (store.Store, *monitor.Importer, *store.User, error) {
+// (see resolveUser).
+func openForImport(ctx context.Context, e *env, userID string, use userUse) (store.Store, *monitor.Importer, string, error) {
 	s, err := openStore(ctx, e, nil)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, "", err
 	}
-	u, err := resolveUser(ctx, e, s, userID, true)
+	id, err := resolveUser(ctx, e, s, userID, use)
 	if err != nil {
 		s.Close()
-		return nil, nil, nil, err
+		return nil, nil, "", err
 	}
 	importer, err := monitor.NewImporter(monitor.ImporterConfig{Store: s, Logger: e.logger})
 	if err != nil {
 		s.Close()
-		return nil, nil, nil, err
+		return nil, nil, "", err
 	}
-	return s, importer, u, nil
+	return s, importer, id, nil
 }
 
 func writeJSONLine(w io.Writer, v any) error {

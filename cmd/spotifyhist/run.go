@@ -25,8 +25,6 @@ type command struct {
 
 // env is what a command runs with.
 type env struct {
-	getenv func(string) string
-	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
 	cfg    config
@@ -62,16 +60,20 @@ func commands() []command {
 	}
 }
 
-// run is the whole program: main only wires the process to it.
-func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) < 2 || args[1] == "help" || args[1] == "-h" || args[1] == "--help" {
+// run is the whole program: main only wires the process to it. It returns
+// a usageError (exit status 2) for a mistake in the command line, any other
+// error (exit status 1) when the command failed, and nil when it succeeded
+// or was stopped by ctx after a clean shutdown.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) < 2 {
+		printUsage(stderr)
+		return usageError{}
+	}
+	if args[1] == "help" || args[1] == "-h" || args[1] == "--help" {
 		if len(args) > 2 {
 			return runHelp(args[2], getenv, stdout)
 		}
 		printUsage(stdout)
-		if len(args) < 2 {
-			return usageError{}
-		}
 		return nil
 	}
 	name := args[1]
@@ -95,7 +97,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		if err != nil {
 			return err
 		}
-		e := &env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, cfg: cfg, logger: logger}
+		e := &env{stdout: stdout, stderr: stderr, cfg: cfg, logger: logger}
 		return c.run(ctx, e, fs, fs.Args())
 	}
 	printUsage(stderr)

@@ -22,8 +22,13 @@ import (
 	"github.com/spotifyhist/spotifyhist/web"
 )
 
-// shutdownTimeout bounds each shutdown step (HTTP, then the monitor).
-const shutdownTimeout = 15 * time.Second
+const (
+	// shutdownTimeout bounds the HTTP shutdown: requests still running then
+	// are cut off.
+	shutdownTimeout = 15 * time.Second
+	// readyTimeout bounds the database ping of /readyz.
+	readyTimeout = 2 * time.Second
+)
 
 func serveCommand() command {
 	var demo bool
@@ -38,7 +43,13 @@ func serveCommand() command {
 			if len(args) > 0 {
 				return usagef("serve takes no positional arguments")
 			}
-			return serve(ctx, e, demo)
+			err := serve(ctx, e, demo)
+			if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+				// Stopped by a signal while still starting: a clean stop.
+				e.logger.Info("stopped during start-up")
+				return nil
+			}
+			return err
 		},
 	}
 }
@@ -130,6 +141,14 @@ func serve(ctx context.Context, e *env, demo bool) error {
 			return fmt.Errorf("demo: %w", err)
 		}
 	}
+	uploads := filepath.Join(e.cfg.DataDir, "uploads")
+	if err := ensureDataDir(uploads); err != nil {
+		return err
+	}
+	loc, err := e.cfg.displayLocation()
+	if err != nil {
+		return fmt.Errorf("SPOTIFYHIST_DISPLAY_TIMEZONE: %w", err)
+	}
 	d.web, err = web.New(web.Config{
 		Store:          s,
 		App:            d.app,
@@ -137,9 +156,10 @@ func serve(ctx context.Context, e *env, demo bool) error {
 		Sealer:         d.sealer,
 		Importer:       d.importer,
 		BaseURL:        e.cfg.BaseURL,
-		UploadDir:      filepath.Join(e.cfg.DataDir, "uploads"),
+		UploadDir:      uploads,
 		MaxUploadBytes: e.cfg.MaxUploadBytes,
 		PublicStats:    e.cfg.PublicStats,
+		Location:       loc,
 		Demo:           d.demo != nil,
 		Registerer:     d.reg,
 		Logger:         e.logger,
@@ -147,15 +167,13 @@ func serve(ctx context.Context, e *env, demo bool) error {
 	if err != nil {
 		return err
 	}
-	if err := ensureDataDir(filepath.Join(e.cfg.DataDir, "uploads")); err != nil {
-		return err
-	}
 	return d.run(ctx)
 }
 
-// run serves until ctx is cancelled, then shuts down in order: HTTP, then
-// the monitor (which releases its leases), then background imports; the
-// store is closed by the caller.
+// run serves until ctx is cancelled, then shuts down in order: HTTP (no
+// new requests; running ones get shutdownTimeout), the monitor (which
+// releases its leases), background imports; the store is closed last, by
+// the caller. A cancelled ctx is a clean stop: run returns nil.
 func (d *daemon) run(ctx context.Context) error {
 	e := d.e
 	metrics := promhttp.HandlerFor(d.reg, promhttp.HandlerOpts{Registry: d.reg})
@@ -244,20 +262,24 @@ func newHTTPServer(h http.Handler) *http.Server {
 }
 
 // handleReady: the database answers and, when the monitor runs, this
-// worker is registered and heartbeating.
+// worker is registered and heartbeating. The endpoint is public, so the
+// reasons go to the log only: a driver's error may name hosts and users.
 func (d *daemon) handleReady(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
 	if err := d.store.Ping(ctx); err != nil {
+		d.e.logger.WarnContext(ctx, "not ready: database unreachable", "error", err)
 		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintln(w, "database unreachable:", err)
+		fmt.Fprintln(w, "database unreachable")
 		return
 	}
 	if d.monitor != nil {
 		if err := d.monitor.Ready(); err != nil {
+			d.e.logger.WarnContext(ctx, "not ready: monitor", "error", err)
 			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintln(w, "monitor not ready:", err)
+			fmt.Fprintln(w, "monitor not ready")
 			return
 		}
 	}
