@@ -23,8 +23,11 @@ func (s *Store) UpsertTracks(ctx context.Context, tracks []store.Track) error {
 		return err
 	}
 	return wrap(op, s.inTx(ctx, func(tx pgx.Tx) error {
-		_, err := upsertTracks(ctx, tx, in)
-		return err
+		changes, err := upsertTracks(ctx, tx, in)
+		if err != nil {
+			return err
+		}
+		return recredit(ctx, tx, changes)
 	}))
 }
 
@@ -102,9 +105,8 @@ func metaHash(tr *store.Track) int64 {
 }
 
 // upsertTracks writes prepared tracks (see prepareTracks) and returns the
-// ids of stored tracks whose artists changed, so that callers can tell
-// which credits moved.
-func upsertTracks(ctx context.Context, tx pgx.Tx, in []store.Track) (changed []string, err error) {
+// stored tracks whose album or artists changed, for recredit.
+func upsertTracks(ctx context.Context, tx pgx.Tx, in []store.Track) ([]creditChange, error) {
 	if len(in) == 0 {
 		return nil, nil
 	}
@@ -141,9 +143,12 @@ func upsertTracks(ctx context.Context, tx pgx.Tx, in []store.Track) (changed []s
 			}
 		}
 		// Spotify's names are authoritative; an export's never rename.
+		// Rows already stored as given are filtered out first, which is
+		// cheaper than letting ON CONFLICT find them.
 		if len(lid) > 0 {
 			if _, err := tx.Exec(ctx, `INSERT INTO `+t.table+` (id, name)
-				SELECT * FROM unnest($1::text[], $2::text[])
+				SELECT * FROM unnest($1::text[], $2::text[]) AS i(id, name)
+				WHERE NOT EXISTS (SELECT 1 FROM `+t.table+` x WHERE x.id = i.id AND x.name = i.name)
 				ON CONFLICT (id) DO UPDATE SET name = excluded.name
 				WHERE `+t.table+`.name IS DISTINCT FROM excluded.name`, lid, lname); err != nil {
 				return nil, err
@@ -151,7 +156,8 @@ func upsertTracks(ctx context.Context, tx pgx.Tx, in []store.Track) (changed []s
 		}
 		if len(uid) > 0 {
 			if _, err := tx.Exec(ctx, `INSERT INTO `+t.table+` (id, name)
-				SELECT * FROM unnest($1::text[], $2::text[])
+				SELECT * FROM unnest($1::text[], $2::text[]) AS i(id, name)
+				WHERE NOT EXISTS (SELECT 1 FROM `+t.table+` x WHERE x.id = i.id)
 				ON CONFLICT (id) DO NOTHING`, uid, uname); err != nil {
 				return nil, err
 			}
@@ -186,10 +192,34 @@ func upsertTracks(ctx context.Context, tx pgx.Tx, in []store.Track) (changed []s
 		SELECT id, name, norm, isrc, nullif(album, ''), dur, local, $8, hash
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bool[], $9::bigint[])
 			AS t(id, name, norm, isrc, album, dur, local, hash)
+		WHERE NOT EXISTS (SELECT 1 FROM tracks x WHERE x.id = t.id AND ($8 = false OR x.meta_hash = t.hash))
 		ON CONFLICT (id) DO `
-	var rewrite []string // tracks whose artist rows must be (re)written
+	var (
+		rewrite []string // tracks whose artist rows must be (re)written
+		changed []string // stored tracks a linked upsert replaced
+		old     = map[string]credit{}
+	)
 	if len(linked.id) > 0 {
-		rows, err := tx.Query(ctx, insertTracks+`UPDATE SET
+		// The credits of stored tracks about to be replaced.
+		rows, err := tx.Query(ctx, `
+			SELECT t.id, coalesce(t.album_id, ''),
+				array(SELECT artist_id FROM track_artists WHERE track_id = t.id ORDER BY position)
+			FROM unnest($1::text[], $2::bigint[]) AS i(id, hash)
+			JOIN tracks t ON t.id = i.id AND t.meta_hash <> i.hash`, linked.id, linked.hash)
+		if err != nil {
+			return nil, err
+		}
+		var (
+			id string
+			c  credit
+		)
+		if _, err := pgx.ForEachRow(rows, []any{&id, &c.album, &c.artists}, func() error {
+			old[id] = credit{album: c.album, artists: slices.Clone(c.artists)}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		rows, err = tx.Query(ctx, insertTracks+`UPDATE SET
 				name = excluded.name, norm_name = excluded.norm_name, isrc = excluded.isrc,
 				album_id = excluded.album_id, duration_ms = excluded.duration_ms,
 				is_local = excluded.is_local, linked = true, meta_hash = excluded.meta_hash
@@ -199,10 +229,7 @@ func upsertTracks(ctx context.Context, tx pgx.Tx, in []store.Track) (changed []s
 		if err != nil {
 			return nil, err
 		}
-		var (
-			id      string
-			updated bool
-		)
+		var updated bool
 		if _, err := pgx.ForEachRow(rows, []any{&id, &updated}, func() error {
 			rewrite = append(rewrite, id)
 			if updated {
@@ -226,7 +253,7 @@ func upsertTracks(ctx context.Context, tx pgx.Tx, in []store.Track) (changed []s
 		rewrite = append(rewrite, ids...)
 	}
 	if len(rewrite) == 0 {
-		return changed, nil
+		return nil, nil
 	}
 	slices.Sort(rewrite)
 	if len(changed) > 0 {
@@ -247,7 +274,18 @@ func upsertTracks(ctx context.Context, tx pgx.Tx, in []store.Track) (changed []s
 			return nil, err
 		}
 	}
-	return changed, nil
+	var changes []creditChange
+	for _, id := range changed {
+		tr := byID[id]
+		c := creditChange{track: id, old: old[id], new: credit{album: tr.Album.ID}}
+		for _, a := range tr.Artists {
+			c.new.artists = append(c.new.artists, a.ID)
+		}
+		if c.old.album != c.new.album || !slices.Equal(c.old.artists, c.new.artists) {
+			changes = append(changes, c)
+		}
+	}
+	return changes, nil
 }
 
 func mapsKeys[V any](m map[string]V) func(yield func(string) bool) {

@@ -82,18 +82,18 @@ func (s *Store) InsertPlays(ctx context.Context, p *store.InsertPlaysParams) (*s
 				return err
 			}
 		}
-		changed, err := upsertTracks(ctx, tx, tracks)
+		changes, err := upsertTracks(ctx, tx, tracks)
 		if err != nil {
 			return err
 		}
-		if err := recreditTracks(ctx, tx, changed); err != nil {
+		if err := recredit(ctx, tx, changes); err != nil {
 			return err
 		}
 		inserted, err := insertPlayRows(ctx, tx, p.UserID, importID, rows)
 		if err != nil {
 			return err
 		}
-		if err := addRollups(ctx, tx, p.UserID, inserted, 1); err != nil {
+		if err := addPlays(ctx, tx, p.UserID, inserted); err != nil {
 			return err
 		}
 		res.Inserted = len(inserted)

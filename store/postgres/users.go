@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -19,11 +20,11 @@ const userColumnsU = `u.id, u.account_id, u.display_name, u.enabled, u.mode, u.t
 
 func scanUser(row pgx.Row) (*store.User, error) {
 	var (
-		u                     store.User
-		mode                  string
-		authAt, leaseExp      *time.Time
-		workerID              *string
-		createdAt, updatedAt  time.Time
+		u                    store.User
+		mode                 string
+		authAt, leaseExp     *time.Time
+		workerID             *string
+		createdAt, updatedAt time.Time
 	)
 	if err := row.Scan(&u.ID, &u.AccountID, &u.DisplayName, &u.Enabled, &mode, &u.Token, &authAt,
 		&u.NeedsReauth, &workerID, &leaseExp, &createdAt, &updatedAt); err != nil {
@@ -215,9 +216,10 @@ func (s *Store) UpdateUser(ctx context.Context, p *store.UpdateUserParams) (*sto
 	return u, nil
 }
 
-// DeleteUser removes the user and everything that is theirs. Plays, rollups,
-// task states, imports, sessions and playlist links go through ON DELETE
-// CASCADE; playlists no other user tracks are deleted with their rows.
+// DeleteUser removes the user and everything that is theirs: plays and
+// rollups explicitly, task states, imports, sessions and playlist links
+// through ON DELETE CASCADE, and playlists no other user tracks with their
+// rows.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	const op = "delete user"
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -230,12 +232,24 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
-		if err != nil {
+		// The lock waits for InsertPlays calls holding a key share lock on
+		// the user, and makes later ones find no user.
+		var one int
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, id).Scan(&one); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return notFound(op, "user %q", id)
+			}
 			return err
 		}
-		if tag.RowsAffected() == 0 {
-			return notFound(op, "user %q", id)
+		// Plays and their rollups have no foreign key to users.
+		for _, table := range [...]string{"plays", "user_tracks", "user_artists", "user_albums",
+			"user_year_tracks", "user_year_artists", "user_year_tops", "user_days"} {
+			if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE user_id = $1`, id); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, id); err != nil {
+			return err
 		}
 		return deleteOrphanPlaylists(ctx, tx, playlists)
 	})

@@ -115,7 +115,14 @@ func upsertTracks(ctx context.Context, tx *sql.Tx, tracks []store.Track) (map[st
 		}
 	}
 
-	existing, err := loadStoredTracks(ctx, tx, order)
+	// Existing rows' artists matter only where a linked version may replace them.
+	linkedIDs := map[string]bool{}
+	for _, id := range order {
+		if want[id].Linked {
+			linkedIDs[id] = true
+		}
+	}
+	existing, err := loadStoredTracks(ctx, tx, order, linkedIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -280,8 +287,9 @@ func upsertNamed(ctx context.Context, tx *sql.Tx, table string, names map[string
 	return pks, nil
 }
 
-// loadStoredTracks returns the stored rows of the given ids.
-func loadStoredTracks(ctx context.Context, q queryer, ids []string) (map[string]*storedTrack, error) {
+// loadStoredTracks returns the stored rows of the given ids, with their
+// artists when withArtists is nil or names the id.
+func loadStoredTracks(ctx context.Context, q queryer, ids []string, withArtists map[string]bool) (map[string]*storedTrack, error) {
 	out := make(map[string]*storedTrack, len(ids))
 	byPK := map[int64]*storedTrack{}
 	err := chunks(ids, func(c []string) error {
@@ -303,7 +311,9 @@ func loadStoredTracks(ctx context.Context, q queryer, ids []string) (map[string]
 			}
 			st.isLocal, st.linked, st.ref.albumPK = local == 1, linked == 1, album.Int64
 			out[id] = &st
-			byPK[st.ref.pk] = &st
+			if withArtists == nil || withArtists[id] {
+				byPK[st.ref.pk] = &st
+			}
 		}
 		return rows.Err()
 	})
@@ -338,9 +348,10 @@ func loadTracks(ctx context.Context, q queryer, pks []int64) (map[int64]*store.T
 	out := make(map[int64]*store.Track, len(pks))
 	pks = slices.Compact(slices.Sorted(slices.Values(pks)))
 	err := chunks(pks, func(c []int64) error {
+		in, args := inList(c)
 		rows, err := q.QueryContext(ctx, `SELECT t.pk, t.id, t.name, t.duration_ms, t.isrc, t.is_local, t.linked,
 				COALESCE(al.id, ''), COALESCE(al.name, '')
-			FROM tracks t LEFT JOIN albums al ON al.pk = t.album_pk WHERE t.pk IN `+placeholders(len(c)), anys(c)...)
+			FROM tracks t LEFT JOIN albums al ON al.pk = t.album_pk WHERE t.pk IN `+in, args...)
 		if err != nil {
 			return err
 		}
@@ -362,7 +373,7 @@ func loadTracks(ctx context.Context, q queryer, pks []int64) (map[int64]*store.T
 			return err
 		}
 		rows, err = q.QueryContext(ctx, `SELECT ta.track_pk, a.id, a.name FROM track_artists ta JOIN artists a ON a.pk = ta.artist_pk
-			WHERE ta.track_pk IN `+placeholders(len(c))+` ORDER BY ta.track_pk, ta.position`, anys(c)...)
+			WHERE ta.track_pk IN `+in+` ORDER BY ta.track_pk, ta.position`, args...)
 		if err != nil {
 			return err
 		}
@@ -540,7 +551,7 @@ func (s *Store) MergeTracks(ctx context.Context, p *store.MergeTracksParams) (in
 	moved := 0
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		ids := append([]string{p.Into}, p.From...)
-		stored, err := loadStoredTracks(ctx, tx, ids)
+		stored, err := loadStoredTracks(ctx, tx, ids, nil)
 		if err != nil {
 			return err
 		}
@@ -593,6 +604,9 @@ func (s *Store) MergeTracks(ctx context.Context, p *store.MergeTracksParams) (in
 			return err
 		}
 		if err := subtractDays(ctx, tx, dropped); err != nil {
+			return err
+		}
+		if err := subtractPlays(ctx, tx, dropped); err != nil {
 			return err
 		}
 		if err := recomputeTrackRollups(ctx, tx, append([]int64{into.ref.pk}, from...)); err != nil {

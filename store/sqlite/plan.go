@@ -220,20 +220,36 @@ func aggSQL(kind int64, sc scope, p plan) (string, []any) {
 		parts []string
 		args  []any
 	)
+	k := kinds[kind]
+	rusers, _ := sc.in("r.user_pk")
 	for _, sign := range []int64{1, -1} {
-		periods := p.granules(sign)
-		if len(periods) == 0 {
-			continue
+		var own, viaTracks []int64
+		for _, period := range p.granules(sign) {
+			if hasLevel(kind, period) {
+				own = append(own, period)
+			} else {
+				viaTracks = append(viaTracks, period)
+			}
 		}
 		neg := ""
 		if sign < 0 {
 			neg = "-"
 		}
-		parts = append(parts, `SELECT item, `+neg+`plays AS plays, `+neg+`ms AS ms FROM rollups WHERE `+users+
-			` AND kind = `+itoa(kind)+` AND period IN `+placeholders(len(periods)))
-		args = append(append(args, uargs...), anys(periods)...)
+		if len(own) > 0 {
+			parts = append(parts, `SELECT item, `+neg+`plays AS plays, `+neg+`ms AS ms FROM rollups WHERE `+users+
+				` AND kind = `+itoa(kind)+` AND period IN `+placeholders(len(own)))
+			args = append(append(args, uargs...), anys(own)...)
+		}
+		if len(viaTracks) > 0 {
+			// Periods the kind keeps no rollups for: its items through the
+			// track rollups, as the raw plays credit them.
+			join := strings.ReplaceAll(k.join, "p.track_pk", "r.item")
+			item := strings.ReplaceAll(k.item, "p.track_pk", "r.item")
+			parts = append(parts, `SELECT `+item+` AS item, `+neg+`r.plays AS plays, `+neg+`r.ms AS ms FROM rollups r`+join+
+				` WHERE `+rusers+` AND r.kind = `+itoa(kindTrack)+` AND r.period IN `+placeholders(len(viaTracks)))
+			args = append(append(args, uargs...), anys(viaTracks)...)
+		}
 	}
-	k := kinds[kind]
 	pusers, _ := sc.in("p.user_pk")
 	for _, t := range p {
 		if t.period >= 0 {
@@ -255,24 +271,27 @@ func aggSQL(kind int64, sc scope, p plan) (string, []any) {
 }
 
 // lastPlayed returns the exact last play of an item of kind within [lo, hi)
-// for the scope, or 0 when there is none.
+// for the scope, or 0 when there is none. A track's is one seek in the
+// plays_track index; an artist's or album's is found walking the user's
+// plays backwards from hi, which is short for the items statistics rank
+// (they are played often).
 func lastPlayed(ctx context.Context, q queryer, sc scope, kind, item, lo, hi int64) (int64, error) {
-	var tracks string
+	var query string
 	switch kind {
 	case kindTrack:
-		tracks = `SELECT ? AS track_pk`
+		query = `SELECT MAX(played_at) FROM plays WHERE track_pk = ?4 AND user_pk = ?1 AND played_at >= ?2 AND played_at < ?3`
 	case kindArtist:
-		tracks = `SELECT track_pk FROM track_artists WHERE artist_pk = ?`
+		query = `SELECT p.played_at FROM plays p CROSS JOIN track_artists ta ON ta.track_pk = p.track_pk AND ta.artist_pk = ?4
+			WHERE p.user_pk = ?1 AND p.played_at >= ?2 AND p.played_at < ?3 ORDER BY p.played_at DESC LIMIT 1`
 	default:
-		tracks = `SELECT pk AS track_pk FROM tracks WHERE album_pk = ?`
+		query = `SELECT p.played_at FROM plays p CROSS JOIN tracks t ON t.pk = p.track_pk AND t.album_pk = ?4
+			WHERE p.user_pk = ?1 AND p.played_at >= ?2 AND p.played_at < ?3 ORDER BY p.played_at DESC LIMIT 1`
 	}
 	var best int64
 	for _, u := range sc.users {
 		var last sql.NullInt64
-		err := q.QueryRowContext(ctx, `SELECT MAX((SELECT MAX(p.played_at) FROM plays p
-				WHERE p.track_pk = x.track_pk AND p.user_pk = ? AND p.played_at >= ? AND p.played_at < ?))
-			FROM (`+tracks+`) x`, u, lo, hi, item).Scan(&last)
-		if err != nil {
+		err := q.QueryRowContext(ctx, query, u, lo, hi, item).Scan(&last)
+		if err != nil && err != sql.ErrNoRows {
 			return 0, err
 		}
 		if last.Valid && (best == 0 || last.Int64 > best) {

@@ -15,9 +15,6 @@ var sourceCodes = map[store.Source]int{store.SourceHistory: 1, store.SourceRealt
 
 var sourceNames = map[int]store.Source{1: store.SourceHistory, 2: store.SourceRealtime, 3: store.SourceImport}
 
-// playInsertRows is the number of plays per multi-row insert.
-const playInsertRows = 100
-
 // InsertPlays upserts the plays' tracks and inserts the plays for one user
 // in one transaction, with their rollups and the import's progress.
 func (s *Store) InsertPlays(ctx context.Context, p *store.InsertPlaysParams) (*store.InsertPlaysResult, error) {
@@ -61,20 +58,16 @@ func (s *Store) InsertPlays(ctx context.Context, p *store.InsertPlaysParams) (*s
 		if err != nil {
 			return err
 		}
-		byPK := make(map[int64]*trackRef, len(refs))
-		for _, r := range refs {
-			byPK[r.pk] = r
+		pks := make(map[string]int64, len(refs))
+		for id, r := range refs {
+			pks[id] = r.pk
 		}
-
-		inserted, err := insertPlays(ctx, tx, user, imp, p.Plays, refs)
+		inserted, err := writeBatch(ctx, tx, user, imp, p.Plays, pks)
 		if err != nil {
 			return err
 		}
-		res.Inserted = len(inserted)
-		res.Duplicates = len(p.Plays) - len(inserted)
-		if err := addPlays(ctx, tx, inserted, byPK); err != nil {
-			return err
-		}
+		res.Inserted = inserted
+		res.Duplicates = len(p.Plays) - inserted
 		if p.Import == nil {
 			return nil
 		}
@@ -100,61 +93,7 @@ func (s *Store) InsertPlays(ctx context.Context, p *store.InsertPlaysParams) (*s
 	return res, nil
 }
 
-// insertPlays writes the plays and returns those that were not stored yet.
-func insertPlays(ctx context.Context, tx *sql.Tx, user int64, imp sql.NullInt64, plays []store.PlayInput, refs map[string]*trackRef) ([]playRow, error) {
-	const head = `INSERT INTO plays (user_pk, played_at, track_pk, ms_played, source, import_pk) VALUES `
-	const tail = ` ON CONFLICT DO NOTHING RETURNING played_at, track_pk, ms_played`
-	var full *sql.Stmt
-	defer func() {
-		if full != nil {
-			full.Close()
-		}
-	}()
-	inserted := make([]playRow, 0, len(plays))
-	args := make([]any, 0, playInsertRows*6)
-	for len(plays) > 0 {
-		n := min(len(plays), playInsertRows)
-		args = args[:0]
-		for _, in := range plays[:n] {
-			args = append(args, user, in.PlayedAt.UnixMilli(), refs[in.Track.ID].pk, in.MSPlayed, sourceCodes[in.Source], imp)
-		}
-		var (
-			rows *sql.Rows
-			err  error
-		)
-		if n == playInsertRows {
-			if full == nil {
-				if full, err = tx.PrepareContext(ctx, head+valuesList(n, 6)+tail); err != nil {
-					return nil, err
-				}
-			}
-			rows, err = full.QueryContext(ctx, args...)
-		} else {
-			rows, err = tx.QueryContext(ctx, head+valuesList(n, 6)+tail, args...)
-		}
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			r := playRow{user: user}
-			if err := rows.Scan(&r.at, &r.track, &r.ms); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			inserted = append(inserted, r)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		plays = plays[n:]
-	}
-	return inserted, nil
-}
-
 const playColumns = `u.id, p.played_at, p.track_pk, p.ms_played, p.source, COALESCE(i.id, '')`
-
-const playJoins = ` FROM plays p JOIN users u ON u.pk = p.user_pk LEFT JOIN imports i ON i.pk = p.import_pk`
 
 // scanPlays reads playColumns rows and joins their tracks.
 func scanPlays(ctx context.Context, q queryer, rows *sql.Rows) ([]store.PlayWithTrack, error) {

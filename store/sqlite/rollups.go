@@ -1,14 +1,17 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"slices"
 	"strings"
 	"time"
 )
 
-// Rollup kinds (rollups.kind).
+// Rollup kinds (rollups.kind). kindPlays has one item, 0: every play.
 const (
+	kindPlays  = 0
 	kindTrack  = 1
 	kindArtist = 2
 	kindAlbum  = 3
@@ -27,10 +30,29 @@ func monthPeriod(year int, month time.Month) int64 {
 	return monthBase + int64(year)*12 + int64(month) - 1
 }
 
-// periodsOf returns the three periods a play at ms falls in.
+// periodsOf returns the three periods a play at ms falls in: all time, its
+// UTC year and its UTC month.
 func periodsOf(ms int64) [3]int64 {
 	t := time.UnixMilli(ms).UTC()
 	return [3]int64{periodAll, yearPeriod(t.Year()), monthPeriod(t.Year(), t.Month())}
+}
+
+// Rollup levels kept per kind: index 0 all time, 1 year, 2 month. Months
+// are kept for tracks only and years for tracks and artists: finer levels
+// for artists and albums are read through the track rollups, which keeps
+// the writes of an import small.
+var levels = map[int64]int{kindPlays: 3, kindTrack: 3, kindArtist: 2, kindAlbum: 1}
+
+// hasLevel reports whether kind keeps rollups for period.
+func hasLevel(kind, period int64) bool {
+	switch {
+	case period == periodAll:
+		return true
+	case period < monthBase:
+		return levels[kind] >= 2
+	default:
+		return levels[kind] >= 3
+	}
 }
 
 // playRow is a stored play as the rollups see it.
@@ -60,41 +82,20 @@ func (d rollupDelta) add(k rollupKey, ms, at int64) {
 	a.last = max(a.last, at)
 }
 
-// addPlays credits plays to the track, artist and album rollups (per the
-// given track references) and to the day rollups. Plays must be new.
-func addPlays(ctx context.Context, tx *sql.Tx, plays []playRow, refs map[int64]*trackRef) error {
-	if len(plays) == 0 {
-		return nil
-	}
-	delta := rollupDelta{}
-	for _, p := range plays {
-		ref := refs[p.track]
-		for _, period := range periodsOf(p.at) {
-			delta.add(rollupKey{p.user, kindTrack, period, p.track}, p.ms, p.at)
-			for _, a := range ref.artists {
-				delta.add(rollupKey{p.user, kindArtist, period, a}, p.ms, p.at)
-			}
-			if ref.albumPK != 0 {
-				delta.add(rollupKey{p.user, kindAlbum, period, ref.albumPK}, p.ms, p.at)
-			}
-		}
-	}
-	if err := applyDelta(ctx, tx, delta); err != nil {
-		return err
-	}
-	return addDays(ctx, tx, plays, 1)
-}
-
 // rollupUpsertRows is the number of rows per multi-row rollup upsert.
 const rollupUpsertRows = 100
 
 // applyDelta adds delta to rollups, counting the rows it creates in
-// rollup_counts.
+// rollup_counts (for all time and years: statistics read no other counts).
 func applyDelta(ctx context.Context, tx *sql.Tx, delta rollupDelta) error {
 	keys := make([]rollupKey, 0, len(delta))
 	for k := range delta {
 		keys = append(keys, k)
 	}
+	// In primary key order, each b-tree page is visited once per batch.
+	slices.SortFunc(keys, func(a, b rollupKey) int {
+		return cmp.Or(cmp.Compare(a.user, b.user), cmp.Compare(a.kind, b.kind), cmp.Compare(a.period, b.period), cmp.Compare(a.item, b.item))
+	})
 	counts := map[rollupKey]int64{} // item unused
 	var full *sql.Stmt
 	defer func() {
@@ -137,7 +138,7 @@ func applyDelta(ctx context.Context, tx *sql.Tx, delta rollupDelta) error {
 				rows.Close()
 				return err
 			}
-			if plays == delta[k].plays { // the row did not exist
+			if plays == delta[k].plays && k.period < monthBase { // a new row where counts are kept
 				counts[rollupKey{k.user, k.kind, k.period, 0}]++
 			}
 		}
@@ -188,9 +189,19 @@ func valuesList(n, width int) string {
 
 // addDays adds (sign = 1) or removes (sign = -1) plays from the day rollups.
 func addDays(ctx context.Context, tx *sql.Tx, plays []playRow, sign int64) error {
+	counted := make([]playRow, len(plays))
+	for i, p := range plays {
+		counted[i] = playRow{user: p.user, at: p.at, track: sign, ms: sign * p.ms}
+	}
+	return addQuarterCounts(ctx, tx, counted)
+}
+
+// addQuarterCounts adds to the day rollups: each row adds track (a count of
+// plays, negative to remove) and ms to the quarter hour of at.
+func addQuarterCounts(ctx context.Context, tx *sql.Tx, counts []playRow) error {
 	type dayKey struct{ user, day int64 }
 	deltas := map[dayKey]*quarters{}
-	for _, p := range plays {
+	for _, p := range counts {
 		k := dayKey{p.user, floorDiv(p.at, msPerDay)}
 		q := deltas[k]
 		if q == nil {
@@ -198,8 +209,8 @@ func addDays(ctx context.Context, tx *sql.Tx, plays []playRow, sign int64) error
 			deltas[k] = q
 		}
 		slot := floorDiv(p.at-k.day*msPerDay, msPerQuarter)
-		q[slot].plays += sign
-		q[slot].ms += sign * p.ms
+		q[slot].plays += p.track
+		q[slot].ms += p.ms
 	}
 	get, err := tx.PrepareContext(ctx, `SELECT slots FROM rollup_days WHERE user_pk = ? AND day = ?`)
 	if err != nil {
@@ -242,12 +253,14 @@ func subtractDays(ctx context.Context, tx *sql.Tx, plays []playRow) error {
 	return addDays(ctx, tx, plays, -1)
 }
 
-// adjustCounts adds sign × (rollups rows of kind and items) to rollup_counts.
+// adjustCounts adds sign × (rollups rows of kind and items, for all time
+// and years) to rollup_counts.
 func adjustCounts(ctx context.Context, tx *sql.Tx, kind int64, items []int64, sign int64) error {
 	return chunks(items, func(c []int64) error {
 		args := append([]any{sign, kind, kind}, anys(c)...)
 		_, err := tx.ExecContext(ctx, `INSERT INTO rollup_counts (user_pk, kind, period, n)
-			SELECT user_pk, ?2, period, ?1 * COUNT(*) FROM rollups WHERE kind = ?3 AND item IN `+numbered(len(c), 4)+`
+			SELECT user_pk, ?2, period, ?1 * COUNT(*) FROM rollups
+			WHERE kind = ?3 AND item IN `+numbered(len(c), 4)+` AND period < `+itoa(monthBase)+`
 			GROUP BY user_pk, period
 			ON CONFLICT DO UPDATE SET n = n + excluded.n`, args...)
 		return err
@@ -330,9 +343,10 @@ func recreditTracks(ctx context.Context, tx *sql.Tx, refs []trackRef) error {
 		kind  int64
 		items []int64
 		from  string // SQL yielding (track_pk, item) pairs for items IN (...)
+		below int64  // the periods the kind keeps are below this
 	}{
-		{kindArtist, artists, `SELECT track_pk, artist_pk AS item FROM track_artists WHERE artist_pk IN `},
-		{kindAlbum, albums, `SELECT pk AS track_pk, album_pk AS item FROM tracks WHERE album_pk IN `},
+		{kindArtist, artists, `SELECT track_pk, artist_pk AS item FROM track_artists WHERE artist_pk IN `, monthBase},
+		{kindAlbum, albums, `SELECT pk AS track_pk, album_pk AS item FROM tracks WHERE album_pk IN `, 1},
 	}
 	for _, rb := range rebuild {
 		if len(rb.items) == 0 {
@@ -349,7 +363,7 @@ func recreditTracks(ctx context.Context, tx *sql.Tx, refs []trackRef) error {
 			_, err := tx.ExecContext(ctx, `INSERT INTO rollups (user_pk, kind, period, item, plays, ms, last)
 				SELECT r.user_pk, ?, r.period, x.item, SUM(r.plays), SUM(r.ms), MAX(r.last)
 				FROM (`+rb.from+placeholders(len(c))+`) x
-				JOIN rollups r ON r.kind = `+itoa(kindTrack)+` AND r.item = x.track_pk
+				JOIN rollups r ON r.kind = `+itoa(kindTrack)+` AND r.item = x.track_pk AND r.period < `+itoa(rb.below)+`
 				GROUP BY r.user_pk, r.period, x.item`, append([]any{rb.kind}, anys(c)...)...)
 			return err
 		})
@@ -362,4 +376,30 @@ func recreditTracks(ctx context.Context, tx *sql.Tx, refs []trackRef) error {
 	}
 	_, err := tx.ExecContext(ctx, `DELETE FROM rollup_counts WHERE n = 0`)
 	return err
+}
+
+// subtractPlays removes deleted plays from the kindPlays rollups. Their last
+// play is unchanged: a play is only deleted where another stays at the same
+// instant (a merge's duplicate).
+func subtractPlays(ctx context.Context, tx *sql.Tx, plays []playRow) error {
+	type key struct{ user, period int64 }
+	delta := map[key]*rollupAgg{}
+	for _, p := range plays {
+		for _, period := range periodsOf(p.at) {
+			a := delta[key{p.user, period}]
+			if a == nil {
+				a = &rollupAgg{}
+				delta[key{p.user, period}] = a
+			}
+			a.plays++
+			a.ms += p.ms
+		}
+	}
+	for k, a := range delta {
+		if _, err := tx.ExecContext(ctx, `UPDATE rollups SET plays = plays - ?, ms = ms - ?
+			WHERE user_pk = ? AND kind = `+itoa(kindPlays)+` AND period = ? AND item = 0`, a.plays, a.ms, k.user, k.period); err != nil {
+			return err
+		}
+	}
+	return nil
 }

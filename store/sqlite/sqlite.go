@@ -31,6 +31,8 @@ const (
 	// BusyTimeoutDefault is how long a connection waits for a lock held by
 	// another process before failing.
 	BusyTimeoutDefault = 5 * time.Second
+	// CacheSizeDefault is the page cache of each connection, in bytes.
+	CacheSizeDefault = 64 << 20
 )
 
 // Config configures a Store.
@@ -42,6 +44,9 @@ type Config struct {
 	// BusyTimeout bounds waits on locks held by other processes (another
 	// spotifyhist command on the same file); 0 = BusyTimeoutDefault.
 	BusyTimeout time.Duration
+	// CacheSize is the page cache of each connection in bytes (an upper
+	// bound: pages are allocated as they are used); 0 = CacheSizeDefault.
+	CacheSize int64
 	// Logger receives migration and error logs; nil = slog.Default().
 	Logger *slog.Logger
 	// Registerer receives the store's metrics; nil = no metrics.
@@ -52,7 +57,7 @@ type Config struct {
 // concurrent use.
 type Store struct {
 	write   *sql.DB // one connection, BEGIN IMMEDIATE
-	read    *sql.DB // query-only pool
+	read    *readDB // query-only pool
 	log     *slog.Logger
 	metrics *metrics
 }
@@ -76,6 +81,9 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.BusyTimeout <= 0 {
 		cfg.BusyTimeout = BusyTimeoutDefault
 	}
+	if cfg.CacheSize <= 0 {
+		cfg.CacheSize = CacheSizeDefault
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -86,6 +94,10 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		q.Add("_pragma", "busy_timeout("+strconv.FormatInt(cfg.BusyTimeout.Milliseconds(), 10)+")")
 		q.Add("_pragma", "foreign_keys(1)")
 		q.Add("_pragma", "synchronous(NORMAL)")
+		// A negative cache_size is in KiB. Rollup upserts touch many pages.
+		q.Add("_pragma", "cache_size(-"+strconv.FormatInt(cfg.CacheSize>>10, 10)+")")
+		q.Add("_pragma", "temp_store(MEMORY)")
+		q.Add("_pragma", "wal_autocheckpoint(10000)")
 		for _, e := range extra {
 			k, v, _ := strings.Cut(e, "=")
 			q.Add(k, v)
@@ -110,14 +122,15 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		_ = s.write.Close()
 		return nil, err
 	}
-	s.read, err = sql.Open("sqlite", pragmas("_pragma=query_only(1)"))
+	read, err := sql.Open("sqlite", pragmas("_pragma=query_only(1)"))
 	if err != nil {
 		_ = s.write.Close()
 		return nil, fmt.Errorf("store/sqlite: open %s: %w", cfg.Path, err)
 	}
-	s.read.SetMaxOpenConns(cfg.ReadConns)
-	s.read.SetMaxIdleConns(cfg.ReadConns)
-	s.metrics = newMetrics(cfg.Registerer, s.write, s.read)
+	read.SetMaxOpenConns(cfg.ReadConns)
+	read.SetMaxIdleConns(cfg.ReadConns)
+	s.read = &readDB{db: read, stmts: map[string]*sql.Stmt{}}
+	s.metrics = newMetrics(cfg.Registerer, s.write, read)
 	return s, nil
 }
 

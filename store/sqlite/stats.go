@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
 
 	"github.com/spotifyhist/spotifyhist/store"
@@ -101,29 +102,19 @@ func (s *Store) totals(ctx context.Context, f *store.StatsFilter) (*store.Totals
 		if err := rows.Err(); err != nil {
 			return nil, err
 		}
-		err = s.read.QueryRowContext(ctx, `SELECT COALESCE(SUM(plays), 0), COALESCE(SUM(ms), 0) FROM rollup_days WHERE user_pk = ?`,
+		err = s.read.QueryRowContext(ctx, `SELECT plays, ms FROM rollups WHERE user_pk = ? AND kind = `+itoa(kindPlays)+` AND period = 0 AND item = 0`,
 			sc.users[0]).Scan(&out.Plays, &out.MSPlayed)
 		return out, err
 	}
-	for _, kind := range []int64{kindTrack, kindArtist, kindAlbum} {
-		query, args := aggSQL(kind, sc, p)
-		var (
-			n        int
-			plays    int
-			msPlayed int64
-		)
-		if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(plays), 0), COALESCE(SUM(ms), 0) FROM (`+query+`)`, args...).
-			Scan(&n, &plays, &msPlayed); err != nil {
-			return nil, err
-		}
-		switch kind {
-		case kindTrack:
-			out.UniqueTracks, out.Plays, out.MSPlayed = n, plays, msPlayed
-		case kindArtist:
-			out.UniqueArtists = n
-		case kindAlbum:
-			out.UniqueAlbums = n
-		}
+	// The range's tracks once; its artists and albums are theirs.
+	query, args := aggSQL(kindTrack, sc, p)
+	err = s.read.QueryRowContext(ctx, `WITH a AS MATERIALIZED (`+query+`)
+		SELECT (SELECT COUNT(*) FROM a), (SELECT COALESCE(SUM(plays), 0) FROM a), (SELECT COALESCE(SUM(ms), 0) FROM a),
+			(SELECT COUNT(DISTINCT ta.artist_pk) FROM a JOIN track_artists ta ON ta.track_pk = a.item),
+			(SELECT COUNT(DISTINCT t.album_pk) FROM a JOIN tracks t ON t.pk = a.item)`, args...).
+		Scan(&out.UniqueTracks, &out.Plays, &out.MSPlayed, &out.UniqueArtists, &out.UniqueAlbums)
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -165,9 +156,20 @@ func (s *Store) top(ctx context.Context, p *store.TopParams) ([]store.TopItem, e
 		return nil, err
 	}
 	agg, args := aggSQL(kind, sc, pl)
-	rows, err := s.read.QueryContext(ctx, `SELECT a.item, a.plays, a.ms, a.last FROM (`+agg+`) a
-		JOIN `+kinds[kind].table+` x ON x.pk = a.item
-		ORDER BY `+order+`, x.id LIMIT ? OFFSET ?`, append(args, limit, p.Offset)...)
+	// Names (for ties) are joined only for rows ranked at or above the
+	// limit+offset-th value.
+	col := strings.TrimSuffix(strings.TrimPrefix(order, "a."), " DESC")
+	// A ranged aggregation is computed once; one user's all-time rows are a
+	// plain scan, cheaper to repeat than to copy.
+	mat := "MATERIALIZED"
+	if pl.allTime() && len(sc.users) == 1 {
+		mat = "NOT MATERIALIZED"
+	}
+	rows, err := s.read.QueryContext(ctx, `WITH a AS `+mat+` (`+agg+`),
+			th AS (SELECT `+col+` AS v FROM a ORDER BY `+col+` DESC LIMIT 1 OFFSET ?)
+		SELECT a.item, a.plays, a.ms, a.last FROM a JOIN `+kinds[kind].table+` x ON x.pk = a.item
+		WHERE a.`+col+` >= COALESCE((SELECT v FROM th), 0)
+		ORDER BY `+order+`, x.id LIMIT ? OFFSET ?`, append(args, limit+p.Offset-1, limit, p.Offset)...)
 	if err != nil {
 		return nil, err
 	}
@@ -228,7 +230,8 @@ func describeItems(ctx context.Context, q queryer, kind int64, ranked []rankedIt
 	case kindArtist, kindAlbum:
 		table := kinds[kind].table
 		names := map[int64][2]string{}
-		rows, err := q.QueryContext(ctx, `SELECT pk, id, name FROM `+table+` WHERE pk IN `+placeholders(len(pks)), anys(pks)...)
+		in, args := inList(pks)
+		rows, err := q.QueryContext(ctx, `SELECT pk, id, name FROM `+table+` WHERE pk IN `+in, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -264,9 +267,10 @@ func describeItems(ctx context.Context, q queryer, kind int64, ranked []rankedIt
 // albumArtists returns, per album, the distinct first-credited artists of
 // its tracks, ordered by id.
 func albumArtists(ctx context.Context, q queryer, albums []int64) (map[int64][]store.Artist, error) {
+	in, args := inList(albums)
 	rows, err := q.QueryContext(ctx, `SELECT DISTINCT t.album_pk, a.id, a.name
 		FROM tracks t JOIN track_artists ta ON ta.track_pk = t.pk AND ta.position = 0 JOIN artists a ON a.pk = ta.artist_pk
-		WHERE t.album_pk IN `+placeholders(len(albums))+` ORDER BY t.album_pk, a.id`, anys(albums)...)
+		WHERE t.album_pk IN `+in+` ORDER BY t.album_pk, a.id`, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -238,7 +238,12 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 				EXCEPT SELECT playlist_pk FROM user_playlists WHERE user_pk <> ?)`, pk, pk); err != nil {
 			return err
 		}
-		// The rest cascades: plays, rollups, imports, sessions, task states, links.
+		for _, table := range []string{"rollups", "rollup_counts", "rollup_days"} {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE user_pk = ?`, pk); err != nil {
+				return err
+			}
+		}
+		// The rest cascades: plays, imports, sessions, task states, links.
 		_, err = tx.ExecContext(ctx, `DELETE FROM users WHERE pk = ?`, pk)
 		return err
 	})

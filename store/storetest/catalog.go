@@ -61,7 +61,7 @@ func testUpsertAndGet(t *testing.T, b *bundle) {
 		{ID: "t-full", Name: "Déjà <Vu>", DurationMS: 240_000, ISRC: "USSM10603618", Linked: true,
 			Album: store.Album{ID: "al-1", Name: "B'Day"}, Artists: []store.Artist{a1, a2}},
 		{ID: "spotify:local:Artist:Album:Title:174", Name: "Title", DurationMS: 174_000, IsLocal: true, Linked: true,
-			Album: store.Album{ID: store.ProvisionalID("album", "Album"), Name: "Album"},
+			Album:   store.Album{ID: store.ProvisionalID("album", "Album"), Name: "Album"},
 			Artists: []store.Artist{{ID: store.ProvisionalID("artist", "Artist"), Name: "Artist"}}},
 		{ID: "t-bare", Name: "No album, no artists", Linked: true},
 		{ID: "t-export", Name: "From an export", Album: store.Album{ID: store.ProvisionalID("album", "X"), Name: "X"},
@@ -210,8 +210,8 @@ func testMergeCandidates(t *testing.T, b *bundle) {
 
 	u := NewUser(ctx, t, s, nil)
 	other := NewUser(ctx, t, s, nil)
-	InsertPlays(ctx, t, s, u.ID, PlayOf(halo1, baseTime, 1), PlayOf(halo2, baseTime.Add(-time.Hour), 1), PlayOf(duo1, baseTime, 1))
-	InsertPlays(ctx, t, s, other.ID, PlayOf(halo1, baseTime.Add(-2*time.Hour), 1), PlayOf(duo2, baseTime.Add(time.Hour), 1))
+	InsertPlays(ctx, t, s, u.ID, PlayOf(halo1, baseTime(), 1), PlayOf(halo2, baseTime().Add(-time.Hour), 1), PlayOf(duo1, baseTime(), 1))
+	InsertPlays(ctx, t, s, other.ID, PlayOf(halo1, baseTime().Add(-2*time.Hour), 1), PlayOf(duo2, baseTime().Add(time.Hour), 1))
 
 	groups, err := s.MergeCandidates(ctx)
 	require.NoError(t, err)
@@ -238,7 +238,7 @@ func testMergeTracks(t *testing.T, b *bundle) {
 	from2 := NewTrack(ctx, t, s, &TrackOpts{ID: "from2", Unlinked: true})
 	u := NewUser(ctx, t, s, nil)
 	other := NewUser(ctx, t, s, nil)
-	t1, t2, t3, t4 := baseTime, baseTime.Add(time.Minute), baseTime.Add(2*time.Minute), baseTime.Add(3*time.Minute)
+	t1, t2, t3, t4 := baseTime(), baseTime().Add(time.Minute), baseTime().Add(2*time.Minute), baseTime().Add(3*time.Minute)
 	InsertPlays(ctx, t, s, u.ID,
 		PlayOf(into, t1, 100), PlayOf(into, t2, 200),
 		PlayOf(from1, t2, 999), // duplicates (u, t2, into) once moved: dropped

@@ -15,11 +15,11 @@ import (
 type DatasetOpts struct {
 	Seed    uint64    // random seed; the same options always give the same data set
 	Plays   int       // number of plays; 0 = 131,000
-	Tracks  int       // catalogue size; 0 = Plays × 15,000 / 131,000, at most 50,000
+	Tracks  int       // tracks discovered over the span; 0 = Plays × 15,000 / 131,000, at most 50,000
 	Artists int       // 0 = Tracks / 6, at least 1
 	Albums  int       // 0 = Tracks / 10, at least 1
 	Years   int       // span of the history; 0 = 20
-	End     time.Time // the instant after the last play; zero = 2026-01-01T00:00:00Z
+	End     time.Time // the end of the span (exclusive); zero = 2025-08-17T14:23:00Z
 	// Unlinked makes tracks as an export knows them (names only, provisional
 	// album and artist ids) instead of as Spotify's API returns them.
 	Unlinked bool
@@ -33,8 +33,10 @@ type DatasetPlay struct {
 	PlayedAt int64
 }
 
-// Dataset is a deterministic, realistic listening history of one user:
-// favourites that change over the years, a daily rhythm, skips.
+// Dataset is a deterministic, realistic listening history of one user: most
+// plays are of tracks discovered in the last months (an album's tracks
+// together), the rest of a few hundred all-time favourites or of anything
+// heard before; a daily rhythm; skips.
 type Dataset struct {
 	Tracks []store.Track
 	Plays  []DatasetPlay // oldest first; (PlayedAt, Track) unique
@@ -61,7 +63,7 @@ func GenerateDataset(opts DatasetOpts) *Dataset {
 		o.Years = 20
 	}
 	if o.End.IsZero() {
-		o.End = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		o.End = time.Date(2025, 8, 17, 14, 23, 0, 0, time.UTC)
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, 0x5f3759df))
 	ds := &Dataset{End: o.End.UTC(), Start: o.End.UTC().AddDate(-o.Years, 0, 0)}
@@ -84,8 +86,10 @@ func GenerateDataset(opts DatasetOpts) *Dataset {
 			id = store.ProvisionalID("album", name)
 		}
 		albums[i] = store.Album{ID: id, Name: name}
-		albumArtist[i] = int(zipf(rng, o.Artists))
+		albumArtist[i] = zipf(rng, o.Artists) // some artists have many albums
 	}
+	// Tracks are numbered in the order the listener discovers them, an
+	// album's tracks together.
 	ds.Tracks = make([]store.Track, o.Tracks)
 	for i := range ds.Tracks {
 		al := i * o.Albums / o.Tracks
@@ -104,6 +108,11 @@ func GenerateDataset(opts DatasetOpts) *Dataset {
 		}
 		ds.Tracks[i] = tr
 	}
+	// A few hundred all-time favourites, replayed across the years.
+	favourites := make([]int, min(o.Tracks, 300))
+	for i := range favourites {
+		favourites[i] = rng.IntN(o.Tracks)
+	}
 
 	// Hours of the day weighted like a listener's day (UTC-5 ish).
 	hourWeight := []int{3, 2, 1, 1, 1, 1, 1, 1, 1, 1, 2, 4, 6, 7, 8, 8, 7, 7, 8, 8, 7, 6, 5, 4}
@@ -111,10 +120,12 @@ func GenerateDataset(opts DatasetOpts) *Dataset {
 	for _, w := range hourWeight {
 		totalWeight += w
 	}
-	perm := rng.Perm(o.Tracks)
 	span := ds.End.Sub(ds.Start)
 	days := int64(span / (24 * time.Hour))
 	start := ds.Start.UnixMilli()
+	// Tracks discovered per day, and the mean age of what is played.
+	perDay := float64(o.Tracks) / float64(days)
+	const recentDays = 90.0
 	ds.Plays = make([]DatasetPlay, o.Plays)
 	for i := range ds.Plays {
 		day := rng.Int64N(days)
@@ -124,13 +135,16 @@ func GenerateDataset(opts DatasetOpts) *Dataset {
 			w -= hourWeight[hour]
 		}
 		at := start + day*86_400_000 + int64(hour)*3_600_000 + rng.Int64N(3_600_000)
-		// Favourites drift: the popular ranks map to other tracks as the years pass.
-		era := int(float64(day) / float64(days) * float64(o.Tracks) * 0.9)
+		discovered := max(1, int(float64(day+1)*perDay)) // tracks known by that day
 		var tr int
-		if rng.IntN(10) < 7 {
-			tr = (perm[zipf(rng, o.Tracks)] + era) % o.Tracks
-		} else {
-			tr = rng.IntN(o.Tracks)
+		switch r := rng.IntN(100); {
+		case r < 75: // mostly what was discovered lately
+			age := rng.ExpFloat64() * recentDays * perDay
+			tr = max(0, discovered-1-int(age))
+		case r < 90:
+			tr = favourites[zipf(rng, len(favourites))]
+		default: // and anything from the past
+			tr = rng.IntN(discovered)
 		}
 		ms := ds.Tracks[tr].DurationMS
 		if rng.IntN(5) == 0 {

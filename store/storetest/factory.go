@@ -44,7 +44,7 @@ func NewUser(ctx context.Context, t testing.TB, s store.UserStore, opts *UserOpt
 		o.Token = []byte("sealed-token-" + o.ID)
 	}
 	if o.Now.IsZero() {
-		o.Now = baseTime
+		o.Now = baseTime()
 	}
 	u, err := s.UpsertUser(ctx, &store.UpsertUserParams{
 		ID:           o.ID,

@@ -68,7 +68,7 @@ func testCreateAndGetImport(t *testing.T, b *bundle) {
 	imp := &store.Import{
 		ID: "imp-1", UserID: u.ID, Digest: "ab12", FileName: "my_spotify_data.zip", State: store.ImportRunning,
 		Total: 131_000, Processed: 5, Imported: 3, Duplicates: 1, Excluded: map[string]int{"short": 1, "podcast": 0, "über": 2},
-		Error: "", CreatedAt: baseTime, UpdatedAt: baseTime.Add(time.Second),
+		Error: "", CreatedAt: baseTime(), UpdatedAt: baseTime().Add(time.Second),
 	}
 	require.NoError(t, b.s.CreateImport(b.ctx, imp))
 	requireImport(t, imp, getImport(t, b, "imp-1"), "GetImport after CreateImport")
@@ -76,14 +76,14 @@ func testCreateAndGetImport(t *testing.T, b *bundle) {
 
 func testCreateImportConflict(t *testing.T, b *bundle) {
 	u := NewUser(b.ctx, t, b.s, nil)
-	first := newImport(t, b, "imp-1", u.ID, "d1", baseTime)
-	err := b.s.CreateImport(b.ctx, &store.Import{ID: "imp-1", UserID: u.ID, Digest: "d2", State: store.ImportPending, CreatedAt: baseTime, UpdatedAt: baseTime})
+	first := newImport(t, b, "imp-1", u.ID, "d1", baseTime())
+	err := b.s.CreateImport(b.ctx, &store.Import{ID: "imp-1", UserID: u.ID, Digest: "d2", State: store.ImportPending, CreatedAt: baseTime(), UpdatedAt: baseTime()})
 	requireErrorIs(t, err, store.ErrConflict, "CreateImport with an existing id")
 	requireImport(t, first, getImport(t, b, "imp-1"), "a conflicting CreateImport changes nothing")
 }
 
 func testCreateImportUnknownUser(t *testing.T, b *bundle) {
-	err := b.s.CreateImport(b.ctx, &store.Import{ID: "imp-1", UserID: "ghost", Digest: "d", State: store.ImportPending, CreatedAt: baseTime, UpdatedAt: baseTime})
+	err := b.s.CreateImport(b.ctx, &store.Import{ID: "imp-1", UserID: "ghost", Digest: "d", State: store.ImportPending, CreatedAt: baseTime(), UpdatedAt: baseTime()})
 	requireErrorIs(t, err, store.ErrNotFound, "CreateImport for an unknown user")
 }
 
@@ -95,11 +95,11 @@ func testGetImportNotFound(t *testing.T, b *bundle) {
 func testFindImport(t *testing.T, b *bundle) {
 	u := NewUser(b.ctx, t, b.s, nil)
 	other := NewUser(b.ctx, t, b.s, nil)
-	newImport(t, b, "old", u.ID, "same", baseTime)
-	newest := newImport(t, b, "new", u.ID, "same", baseTime.Add(time.Hour))
-	newImport(t, b, "mid", u.ID, "same", baseTime.Add(time.Minute))
-	newImport(t, b, "else", u.ID, "different", baseTime.Add(2*time.Hour))
-	newImport(t, b, "theirs", other.ID, "same", baseTime.Add(3*time.Hour))
+	newImport(t, b, "old", u.ID, "same", baseTime())
+	newest := newImport(t, b, "new", u.ID, "same", baseTime().Add(time.Hour))
+	newImport(t, b, "mid", u.ID, "same", baseTime().Add(time.Minute))
+	newImport(t, b, "else", u.ID, "different", baseTime().Add(2*time.Hour))
+	newImport(t, b, "theirs", other.ID, "same", baseTime().Add(3*time.Hour))
 	got, err := b.s.FindImport(b.ctx, u.ID, "same")
 	require.NoError(t, err)
 	requireImport(t, newest, got, "FindImport returns the user's newest import with that digest")
@@ -115,10 +115,10 @@ func testListImports(t *testing.T, b *bundle) {
 	list, err := b.s.ListImports(b.ctx, u.ID)
 	require.NoError(t, err)
 	require.Empty(t, list)
-	newImport(t, b, "b", u.ID, "1", baseTime.Add(time.Minute))
-	newImport(t, b, "a", u.ID, "2", baseTime.Add(time.Hour))
-	newImport(t, b, "c", u.ID, "3", baseTime)
-	newImport(t, b, "x", other.ID, "1", baseTime.Add(2*time.Hour))
+	newImport(t, b, "b", u.ID, "1", baseTime().Add(time.Minute))
+	newImport(t, b, "a", u.ID, "2", baseTime().Add(time.Hour))
+	newImport(t, b, "c", u.ID, "3", baseTime())
+	newImport(t, b, "x", other.ID, "1", baseTime().Add(2*time.Hour))
 	list, err = b.s.ListImports(b.ctx, u.ID)
 	require.NoError(t, err)
 	var ids []string
@@ -130,13 +130,13 @@ func testListImports(t *testing.T, b *bundle) {
 
 func testUpdateImport(t *testing.T, b *bundle) {
 	u := NewUser(b.ctx, t, b.s, nil)
-	imp := newImport(t, b, "imp", u.ID, "d", baseTime)
+	imp := newImport(t, b, "imp", u.ID, "d", baseTime())
 	tr := MakeTrack(nil)
-	_, err := b.s.InsertPlays(b.ctx, &store.InsertPlaysParams{UserID: u.ID, Plays: []store.PlayInput{PlayOf(tr, baseTime, 1)},
+	_, err := b.s.InsertPlays(b.ctx, &store.InsertPlaysParams{UserID: u.ID, Plays: []store.PlayInput{PlayOf(tr, baseTime(), 1)},
 		Import: &store.ImportProgress{ImportID: imp.ID, Processed: 2, Excluded: map[string]int{"short": 1}}})
 	require.NoError(t, err)
 
-	t1 := baseTime.Add(time.Hour)
+	t1 := baseTime().Add(time.Hour)
 	require.NoError(t, b.s.UpdateImport(b.ctx, &store.UpdateImportParams{ID: imp.ID, State: store.ImportFailed, Total: 250, Error: "disk full", Now: t1}))
 	want := *imp
 	want.State, want.Total, want.Error, want.UpdatedAt = store.ImportFailed, 250, "disk full", t1
@@ -150,10 +150,10 @@ func testUpdateImport(t *testing.T, b *bundle) {
 func testImportProgress(t *testing.T, b *bundle) {
 	ctx, s := b.ctx, b.s
 	u := NewUser(ctx, t, s, nil)
-	imp := newImport(t, b, "imp", u.ID, "d", baseTime)
+	imp := newImport(t, b, "imp", u.ID, "d", baseTime())
 	tr := MakeTrack(&TrackOpts{Unlinked: true})
 	p := func(i int) store.PlayInput {
-		in := PlayOf(tr, baseTime.Add(time.Duration(i)*time.Minute), 1000)
+		in := PlayOf(tr, baseTime().Add(time.Duration(i)*time.Minute), 1000)
 		in.Source = store.SourceImport
 		return in
 	}
@@ -187,7 +187,7 @@ func testImportProgress(t *testing.T, b *bundle) {
 
 func testImportProgressUnknown(t *testing.T, b *bundle) {
 	u := NewUser(b.ctx, t, b.s, nil)
-	_, err := b.s.InsertPlays(b.ctx, &store.InsertPlaysParams{UserID: u.ID, Plays: []store.PlayInput{PlayOf(MakeTrack(nil), baseTime, 1)},
+	_, err := b.s.InsertPlays(b.ctx, &store.InsertPlaysParams{UserID: u.ID, Plays: []store.PlayInput{PlayOf(MakeTrack(nil), baseTime(), 1)},
 		Import: &store.ImportProgress{ImportID: "ghost", Processed: 1}})
 	requireErrorIs(t, err, store.ErrNotFound, "InsertPlays with progress for an unknown import")
 	require.Empty(t, listPlays(t, b, u.ID, time.Time{}, time.Time{}), "plays are never written without their progress")

@@ -57,8 +57,8 @@ func testInsertAndList(t *testing.T, b *bundle) {
 	tr2 := MakeTrack(&TrackOpts{Unlinked: true})
 	kolkata, err := time.LoadLocation("Asia/Kolkata")
 	require.NoError(t, err)
-	t1 := baseTime                                  // sub-millisecond digits are dropped
-	t2 := baseTime.Add(90 * time.Second).In(kolkata) // stored as the same instant
+	t1 := baseTime()                                   // sub-millisecond digits are dropped
+	t2 := baseTime().Add(90 * time.Second).In(kolkata) // stored as the same instant
 	in := []store.PlayInput{
 		{Track: tr2, PlayedAt: t2, MSPlayed: 0, Source: store.SourceRealtime},
 		{Track: tr1, PlayedAt: t1, MSPlayed: 123_456, Source: store.SourceHistory},
@@ -87,12 +87,12 @@ func testReinsertIdempotent(t *testing.T, b *bundle) {
 	tr := MakeTrack(nil)
 	var in []store.PlayInput
 	for i := range 10 {
-		in = append(in, PlayOf(tr, baseTime.Add(time.Duration(i)*time.Minute), i))
+		in = append(in, PlayOf(tr, baseTime().Add(time.Duration(i)*time.Minute), i))
 	}
 	require.Equal(t, store.InsertPlaysResult{Inserted: 10}, *InsertPlays(ctx, t, s, u.ID, in...))
 	require.Equal(t, store.InsertPlaysResult{Duplicates: 10}, *InsertPlays(ctx, t, s, u.ID, in...),
 		"re-inserting the same plays skips them all and counts them as duplicates")
-	extra := PlayOf(tr, baseTime.Add(time.Hour), 1)
+	extra := PlayOf(tr, baseTime().Add(time.Hour), 1)
 	require.Equal(t, store.InsertPlaysResult{Inserted: 1, Duplicates: 3}, *InsertPlays(ctx, t, s, u.ID, in[0], extra, in[5], in[9]))
 	require.Len(t, listPlays(t, b, u.ID, time.Time{}, time.Time{}), 11)
 }
@@ -100,7 +100,7 @@ func testReinsertIdempotent(t *testing.T, b *bundle) {
 func testDuplicateWithinBatch(t *testing.T, b *bundle) {
 	u := NewUser(b.ctx, t, b.s, nil)
 	tr := MakeTrack(nil)
-	p := PlayOf(tr, baseTime, 1)
+	p := PlayOf(tr, baseTime(), 1)
 	require.Equal(t, store.InsertPlaysResult{Inserted: 1, Duplicates: 2}, *InsertPlays(b.ctx, t, b.s, u.ID, p, p, p),
 		"a play repeated within one batch is stored once")
 	require.Len(t, listPlays(t, b, u.ID, time.Time{}, time.Time{}), 1)
@@ -121,8 +121,8 @@ func testSubMillisecondDuplicate(t *testing.T, b *bundle) {
 func testReplayIsNewPlay(t *testing.T, b *bundle) {
 	u := NewUser(b.ctx, t, b.s, nil)
 	tr := MakeTrack(nil)
-	InsertPlays(b.ctx, t, b.s, u.ID, PlayOf(tr, baseTime, 1))
-	res := InsertPlays(b.ctx, t, b.s, u.ID, PlayOf(tr, baseTime.Add(time.Millisecond), 1), PlayOf(tr, baseTime.Add(3*time.Minute), 1))
+	InsertPlays(b.ctx, t, b.s, u.ID, PlayOf(tr, baseTime(), 1))
+	res := InsertPlays(b.ctx, t, b.s, u.ID, PlayOf(tr, baseTime().Add(time.Millisecond), 1), PlayOf(tr, baseTime().Add(3*time.Minute), 1))
 	require.Equal(t, store.InsertPlaysResult{Inserted: 2}, *res, "a replay at another time is a new play")
 	require.Len(t, listPlays(t, b, u.ID, time.Time{}, time.Time{}), 3)
 }
@@ -147,8 +147,8 @@ func testSameInstantDifferentUsers(t *testing.T, b *bundle) {
 	u1 := NewUser(b.ctx, t, b.s, nil)
 	u2 := NewUser(b.ctx, t, b.s, nil)
 	tr := MakeTrack(nil)
-	InsertPlays(b.ctx, t, b.s, u1.ID, PlayOf(tr, baseTime, 1))
-	require.Equal(t, store.InsertPlaysResult{Inserted: 1}, *InsertPlays(b.ctx, t, b.s, u2.ID, PlayOf(tr, baseTime, 1)),
+	InsertPlays(b.ctx, t, b.s, u1.ID, PlayOf(tr, baseTime(), 1))
+	require.Equal(t, store.InsertPlaysResult{Inserted: 1}, *InsertPlays(b.ctx, t, b.s, u2.ID, PlayOf(tr, baseTime(), 1)),
 		"the same play of another user is not a duplicate")
 	require.Len(t, listPlays(t, b, u1.ID, time.Time{}, time.Time{}), 1)
 	require.Len(t, listPlays(t, b, u2.ID, time.Time{}, time.Time{}), 1)
@@ -157,12 +157,12 @@ func testSameInstantDifferentUsers(t *testing.T, b *bundle) {
 func testInsertUpsertsTracks(t *testing.T, b *bundle) {
 	u := NewUser(b.ctx, t, b.s, nil)
 	linked := MakeTrack(&TrackOpts{ID: "t1", Name: "Spotify name"})
-	InsertPlays(b.ctx, t, b.s, u.ID, PlayOf(linked, baseTime, 1))
+	InsertPlays(b.ctx, t, b.s, u.ID, PlayOf(linked, baseTime(), 1))
 	exported := MakeTrack(&TrackOpts{ID: "t1", Name: "export name", Unlinked: true})
-	InsertPlays(b.ctx, t, b.s, u.ID, PlayOf(exported, baseTime.Add(time.Minute), 1))
+	InsertPlays(b.ctx, t, b.s, u.ID, PlayOf(exported, baseTime().Add(time.Minute), 1))
 	requireTrack(t, linked, getTrack(t, b, "t1"), "InsertPlays never lets an unlinked track overwrite a stored one")
 	renamed := MakeTrack(&TrackOpts{ID: "t1", Name: "Spotify rename"})
-	InsertPlays(b.ctx, t, b.s, u.ID, PlayOf(renamed, baseTime.Add(2*time.Minute), 1))
+	InsertPlays(b.ctx, t, b.s, u.ID, PlayOf(renamed, baseTime().Add(2*time.Minute), 1))
 	requireTrack(t, renamed, getTrack(t, b, "t1"), "InsertPlays lets a linked track replace the stored one")
 }
 
@@ -170,8 +170,8 @@ func testInsertErrors(t *testing.T, b *bundle) {
 	ctx, s := b.ctx, b.s
 	u := NewUser(ctx, t, s, nil)
 	tr := MakeTrack(nil)
-	good := PlayOf(tr, baseTime, 1)
-	bad := PlayOf(tr, baseTime.Add(time.Minute), 1)
+	good := PlayOf(tr, baseTime(), 1)
+	bad := PlayOf(tr, baseTime().Add(time.Minute), 1)
 	bad.Source = "radio"
 	_, err := s.InsertPlays(ctx, &store.InsertPlaysParams{UserID: u.ID, Plays: []store.PlayInput{good, bad}})
 	requireErrorIs(t, err, store.ErrInvalid, "InsertPlays with an unknown source")
@@ -189,13 +189,13 @@ func testListPlaysRange(t *testing.T, b *bundle) {
 	var all []store.Play
 	var in []store.PlayInput
 	for i := range 6 {
-		at := baseTime.Add(time.Duration(i) * time.Hour)
+		at := baseTime().Add(time.Duration(i) * time.Hour)
 		in = append(in, PlayOf(tr, at, i))
 		all = append(all, store.Play{UserID: u.ID, TrackID: tr.ID, PlayedAt: at, MSPlayed: i, Source: store.SourceHistory})
 	}
 	InsertPlays(b.ctx, t, b.s, u.ID, in...)
 	InsertPlays(b.ctx, t, b.s, other.ID, in...)
-	at := func(i int) time.Time { return baseTime.Add(time.Duration(i) * time.Hour) }
+	at := func(i int) time.Time { return baseTime().Add(time.Duration(i) * time.Hour) }
 	cases := []struct {
 		name     string
 		from, to time.Time
@@ -219,13 +219,13 @@ func testLatestPlay(t *testing.T, b *bundle) {
 	_, err := s.LatestPlay(ctx, u.ID, "")
 	requireErrorIs(t, err, store.ErrNotFound, "LatestPlay without plays")
 	tr := MakeTrack(nil)
-	hist := PlayOf(tr, baseTime.Add(2*time.Hour), 10)
-	rt := PlayOf(tr, baseTime.Add(time.Hour), 20)
+	hist := PlayOf(tr, baseTime().Add(2*time.Hour), 10)
+	rt := PlayOf(tr, baseTime().Add(time.Hour), 20)
 	rt.Source = store.SourceRealtime
-	old := PlayOf(tr, baseTime, 30)
+	old := PlayOf(tr, baseTime(), 30)
 	InsertPlays(ctx, t, s, u.ID, old, hist, rt)
 	other := NewUser(ctx, t, s, nil)
-	InsertPlays(ctx, t, s, other.ID, PlayOf(tr, baseTime.Add(5*time.Hour), 1))
+	InsertPlays(ctx, t, s, other.ID, PlayOf(tr, baseTime().Add(5*time.Hour), 1))
 
 	cases := []struct {
 		source store.Source

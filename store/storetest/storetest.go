@@ -70,9 +70,9 @@ func runCases(t *testing.T, newStore func(t *testing.T) store.Store, cases []tes
 	}
 }
 
-// baseTime is the instant the suite's clocks start from. It carries
+// baseTime() returns the instant the suite's clocks start from. It carries
 // sub-millisecond digits on purpose: stores keep milliseconds only.
-var baseTime = time.Date(2025, time.March, 14, 15, 9, 26, 535_897_932, time.UTC)
+func baseTime() time.Time { return time.Date(2025, time.March, 14, 15, 9, 26, 535_897_932, time.UTC) }
 
 // ms truncates t to the millisecond precision stores keep.
 func ms(t time.Time) time.Time {

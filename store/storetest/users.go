@@ -44,7 +44,7 @@ func requireUser(t testing.TB, want, got *store.User, what string) {
 }
 
 func testUpsertCreates(t *testing.T, b *bundle) {
-	now := baseTime
+	now := baseTime()
 	u, err := b.s.UpsertUser(b.ctx, &store.UpsertUserParams{
 		ID:           "alice",
 		AccountID:    "acct-alice",
@@ -68,7 +68,7 @@ func testUpsertCreates(t *testing.T, b *bundle) {
 
 func testUpsertCreatesWithMode(t *testing.T, b *bundle) {
 	for _, m := range []store.Mode{store.ModeHistory, store.ModeRealtime, store.ModeHybrid, store.ModeAdaptive} {
-		u, err := b.s.UpsertUser(b.ctx, &store.UpsertUserParams{ID: "u-" + string(m), Mode: m, Now: baseTime})
+		u, err := b.s.UpsertUser(b.ctx, &store.UpsertUserParams{ID: "u-" + string(m), Mode: m, Now: baseTime()})
 		require.NoError(t, err)
 		require.Equal(t, m, u.Mode, "a new user starts in the Mode given")
 		got, err := b.s.GetUser(b.ctx, u.ID)
@@ -84,8 +84,8 @@ func testUpsertRejectsInvalid(t *testing.T, b *bundle) {
 		name string
 		p    store.UpsertUserParams
 	}{
-		{"EmptyID", store.UpsertUserParams{Now: baseTime}},
-		{"UnknownMode", store.UpsertUserParams{ID: "bob", Mode: "sometimes", Now: baseTime}},
+		{"EmptyID", store.UpsertUserParams{Now: baseTime()}},
+		{"UnknownMode", store.UpsertUserParams{ID: "bob", Mode: "sometimes", Now: baseTime()}},
 	}
 	for _, tc := range cases {
 		_, err := b.s.UpsertUser(b.ctx, &tc.p)
@@ -97,7 +97,7 @@ func testUpsertRejectsInvalid(t *testing.T, b *bundle) {
 }
 
 func testUpsertKeepsEnabledAndMode(t *testing.T, b *bundle) {
-	t0 := baseTime
+	t0 := baseTime()
 	NewUser(b.ctx, t, b.s, &UserOpts{ID: "carol", Mode: store.ModeRealtime, Now: t0})
 	_, err := b.s.UpdateUser(b.ctx, &store.UpdateUserParams{
 		ID: "carol", Enabled: ptr(false), NeedsReauth: ptr(true), Now: t0.Add(time.Minute),
@@ -143,7 +143,7 @@ func testListUsersOrderedByID(t *testing.T, b *bundle) {
 }
 
 func testUpdateUserFields(t *testing.T, b *bundle) {
-	t0 := baseTime
+	t0 := baseTime()
 	authAt := t0.Add(42 * time.Minute)
 	cases := []struct {
 		name   string
@@ -180,12 +180,12 @@ func testUpdateUserFields(t *testing.T, b *bundle) {
 }
 
 func testUpdateUserErrors(t *testing.T, b *bundle) {
-	_, err := b.s.UpdateUser(b.ctx, &store.UpdateUserParams{ID: "ghost", Enabled: ptr(false), Now: baseTime})
+	_, err := b.s.UpdateUser(b.ctx, &store.UpdateUserParams{ID: "ghost", Enabled: ptr(false), Now: baseTime()})
 	requireErrorIs(t, err, store.ErrNotFound, "UpdateUser of an unknown id")
 
 	orig := NewUser(b.ctx, t, b.s, &UserOpts{ID: "dave"})
 	_, err = b.s.UpdateUser(b.ctx, &store.UpdateUserParams{
-		ID: "dave", Mode: ptr(store.Mode("never")), Enabled: ptr(false), Now: baseTime.Add(time.Hour),
+		ID: "dave", Mode: ptr(store.Mode("never")), Enabled: ptr(false), Now: baseTime().Add(time.Hour),
 	})
 	requireErrorIs(t, err, store.ErrInvalid, "UpdateUser with an unknown mode")
 	got, err := b.s.GetUser(b.ctx, "dave")
@@ -195,7 +195,7 @@ func testUpdateUserErrors(t *testing.T, b *bundle) {
 
 func testDeleteUserRemovesEverything(t *testing.T, b *bundle) {
 	ctx, s := b.ctx, b.s
-	now := baseTime
+	now := baseTime()
 	victim := NewUser(ctx, t, s, &UserOpts{ID: "victim"})
 	other := NewUser(ctx, t, s, &UserOpts{ID: "other"})
 
@@ -276,7 +276,7 @@ func testDeleteUserNotFound(t *testing.T, b *bundle) {
 func testTaskStates(t *testing.T, b *bundle) {
 	ctx, s := b.ctx, b.s
 	u := NewUser(ctx, t, s, nil)
-	t0 := baseTime
+	t0 := baseTime()
 	run0 := t0.Add(-time.Minute)
 	require.NoError(t, s.SetTaskState(ctx, &store.SetTaskStateParams{
 		UserID: u.ID, Task: store.TaskListening, Status: store.TaskRunning, LastRunAt: run0, Now: t0,
@@ -331,7 +331,7 @@ func testTaskStateErrors(t *testing.T, b *bundle) {
 	}
 	for _, tc := range cases {
 		p := tc.p
-		p.Now = baseTime
+		p.Now = baseTime()
 		requireErrorIs(t, b.s.SetTaskState(b.ctx, &p), tc.want, "SetTaskState %s", tc.name)
 	}
 	got, err := b.s.GetUser(b.ctx, u.ID)

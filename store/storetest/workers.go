@@ -49,7 +49,7 @@ func newUsers(t *testing.T, b *bundle, prefix string, n int) []string {
 	ids := make([]string, n)
 	for i := range n {
 		ids[i] = fmt.Sprintf("%s%02d", prefix, i)
-		NewUser(b.ctx, t, b.s, &UserOpts{ID: ids[i], Now: baseTime.Add(time.Duration(i) * time.Second)})
+		NewUser(b.ctx, t, b.s, &UserOpts{ID: ids[i], Now: baseTime().Add(time.Duration(i) * time.Second)})
 	}
 	return ids
 }
@@ -97,7 +97,7 @@ func testRegisterAndList(t *testing.T, b *bundle) {
 	ws, err := b.s.ListWorkers(b.ctx)
 	require.NoError(t, err)
 	require.Empty(t, ws)
-	t0 := baseTime
+	t0 := baseTime()
 	register(t, b, t0, "w2", "w1")
 	t1 := t0.Add(time.Minute)
 	register(t, b, t1, "w2") // a restart refreshes the row
@@ -113,13 +113,13 @@ func testRegisterAndList(t *testing.T, b *bundle) {
 }
 
 func testHeartbeat(t *testing.T, b *bundle) {
-	register(t, b, baseTime, "w1")
-	t1 := baseTime.Add(10 * time.Second)
+	register(t, b, baseTime(), "w1")
+	t1 := baseTime().Add(10 * time.Second)
 	require.NoError(t, b.s.Heartbeat(b.ctx, &store.HeartbeatParams{ID: "w1", Now: t1}))
 	ws, err := b.s.ListWorkers(b.ctx)
 	require.NoError(t, err)
 	require.Len(t, ws, 1)
-	requireTime(t, baseTime, ws[0].StartedAt, "Heartbeat keeps StartedAt")
+	requireTime(t, baseTime(), ws[0].StartedAt, "Heartbeat keeps StartedAt")
 	requireTime(t, t1, ws[0].Heartbeat, "Heartbeat sets Heartbeat = Now")
 	err = b.s.Heartbeat(b.ctx, &store.HeartbeatParams{ID: "gone", Now: t1})
 	requireErrorIs(t, err, store.ErrNotFound, "Heartbeat of a removed worker")
@@ -127,7 +127,7 @@ func testHeartbeat(t *testing.T, b *bundle) {
 
 func testDeleteStaleWorkers(t *testing.T, b *bundle) {
 	users := newUsers(t, b, "u", 4)
-	t0 := baseTime
+	t0 := baseTime()
 	register(t, b, t0, "dead1", "dead2", "alive")
 	require.NoError(t, b.s.Heartbeat(b.ctx, &store.HeartbeatParams{ID: "alive", Now: t0.Add(20 * time.Second)}))
 	require.Len(t, claim(t, b, "dead1", 2, t0), 2)
@@ -165,9 +165,9 @@ func testDeleteStaleWorkers(t *testing.T, b *bundle) {
 
 func testDeleteWorker(t *testing.T, b *bundle) {
 	users := newUsers(t, b, "u", 3)
-	register(t, b, baseTime, "w1", "w2")
-	require.Len(t, claim(t, b, "w1", 2, baseTime), 2)
-	require.Len(t, claim(t, b, "w2", 2, baseTime), 1)
+	register(t, b, baseTime(), "w1", "w2")
+	require.Len(t, claim(t, b, "w1", 2, baseTime()), 2)
+	require.Len(t, claim(t, b, "w2", 2, baseTime()), 1)
 	require.NoError(t, b.s.DeleteWorker(b.ctx, "w1"))
 	ws, err := b.s.ListWorkers(b.ctx)
 	require.NoError(t, err)
@@ -187,8 +187,8 @@ func testCountClaimable(t *testing.T, b *bundle) {
 	NewUser(b.ctx, t, b.s, nil)
 	NewUser(b.ctx, t, b.s, &UserOpts{Disabled: true})
 	NewUser(b.ctx, t, b.s, &UserOpts{NeedsReauth: true})
-	register(t, b, baseTime, "w1")
-	claim(t, b, "w1", 1, baseTime)
+	register(t, b, baseTime(), "w1")
+	claim(t, b, "w1", 1, baseTime())
 	n, err = b.s.CountClaimable(b.ctx)
 	require.NoError(t, err)
 	require.Equal(t, 2, n, "CountClaimable counts enabled users not needing re-auth, leased or not")
@@ -196,15 +196,15 @@ func testCountClaimable(t *testing.T, b *bundle) {
 
 func testClaimLimit(t *testing.T, b *bundle) {
 	users := newUsers(t, b, "u", 5)
-	register(t, b, baseTime, "w1", "w2")
-	first := claim(t, b, "w1", 3, baseTime)
+	register(t, b, baseTime(), "w1", "w2")
+	first := claim(t, b, "w1", 3, baseTime())
 	require.Len(t, first, 3, "ClaimUsers leases at most Limit users")
-	second := claim(t, b, "w2", 10, baseTime)
+	second := claim(t, b, "w2", 10, baseTime())
 	require.Len(t, second, 2, "ClaimUsers leases only free users")
 	all := append(userIDs(first), userIDs(second)...)
 	slices.Sort(all)
 	require.Equal(t, users, all, "every user is leased exactly once")
-	require.Empty(t, claim(t, b, "w2", 10, baseTime.Add(leaseTTL-time.Millisecond)), "no user is free before its lease expires")
+	require.Empty(t, claim(t, b, "w2", 10, baseTime().Add(leaseTTL-time.Millisecond)), "no user is free before its lease expires")
 	for _, u := range first {
 		requireHolder(t, b, u.ID, "w1", "after ClaimUsers")
 	}
@@ -213,10 +213,10 @@ func testClaimLimit(t *testing.T, b *bundle) {
 func testClaimOrder(t *testing.T, b *bundle) {
 	// Users created out of id order: the oldest unassigned comes first.
 	for i, id := range []string{"c", "a", "d", "b"} {
-		NewUser(b.ctx, t, b.s, &UserOpts{ID: id, Now: baseTime.Add(time.Duration(i) * time.Minute)})
+		NewUser(b.ctx, t, b.s, &UserOpts{ID: id, Now: baseTime().Add(time.Duration(i) * time.Minute)})
 	}
-	register(t, b, baseTime, "w1")
-	now := baseTime.Add(time.Hour)
+	register(t, b, baseTime(), "w1")
+	now := baseTime().Add(time.Hour)
 	var order []string
 	for range 4 {
 		got := claim(t, b, "w1", 1, now)
@@ -230,43 +230,43 @@ func testClaimSkipsUnclaimable(t *testing.T, b *bundle) {
 	ok := NewUser(b.ctx, t, b.s, nil)
 	NewUser(b.ctx, t, b.s, &UserOpts{Disabled: true})
 	NewUser(b.ctx, t, b.s, &UserOpts{NeedsReauth: true})
-	register(t, b, baseTime, "w1")
-	got := claim(t, b, "w1", 10, baseTime)
+	register(t, b, baseTime(), "w1")
+	got := claim(t, b, "w1", 10, baseTime())
 	require.Equal(t, []string{ok.ID}, userIDs(got), "only enabled users not needing re-auth are claimed")
 }
 
 func testExpiredLeaseReclaimable(t *testing.T, b *bundle) {
 	users := newUsers(t, b, "u", 1)
-	register(t, b, baseTime, "w1", "w2")
-	require.Len(t, claim(t, b, "w1", 1, baseTime), 1)
-	require.Empty(t, claim(t, b, "w2", 1, baseTime.Add(leaseTTL-time.Millisecond)), "a lease is held until LeaseExpires")
-	got := claim(t, b, "w2", 1, baseTime.Add(leaseTTL))
+	register(t, b, baseTime(), "w1", "w2")
+	require.Len(t, claim(t, b, "w1", 1, baseTime()), 1)
+	require.Empty(t, claim(t, b, "w2", 1, baseTime().Add(leaseTTL-time.Millisecond)), "a lease is held until LeaseExpires")
+	got := claim(t, b, "w2", 1, baseTime().Add(leaseTTL))
 	require.Equal(t, users, userIDs(got), "a lease is free when LeaseExpires <= Now")
-	require.Empty(t, renew(t, b, "w1", baseTime.Add(leaseTTL+time.Second)), "the old holder cannot renew a lease another worker claimed")
+	require.Empty(t, renew(t, b, "w1", baseTime().Add(leaseTTL+time.Second)), "the old holder cannot renew a lease another worker claimed")
 	requireHolder(t, b, users[0], "w2", "after the old holder's renew")
 }
 
 func testRenewOnlyOwn(t *testing.T, b *bundle) {
 	newUsers(t, b, "u", 3)
-	register(t, b, baseTime, "w1", "w2")
-	mine := claim(t, b, "w1", 2, baseTime)
-	theirs := claim(t, b, "w2", 2, baseTime)
+	register(t, b, baseTime(), "w1", "w2")
+	mine := claim(t, b, "w1", 2, baseTime())
+	theirs := claim(t, b, "w2", 2, baseTime())
 	require.Len(t, theirs, 1)
-	t1 := baseTime.Add(10 * time.Second)
+	t1 := baseTime().Add(10 * time.Second)
 	got := renew(t, b, "w1", t1)
 	require.Equal(t, userIDs(mine), userIDs(got), "RenewLeases returns exactly the worker's users")
 	u, err := b.s.GetUser(b.ctx, theirs[0].ID)
 	require.NoError(t, err)
 	require.Equal(t, "w2", u.WorkerID)
-	requireTime(t, baseTime.Add(leaseTTL), u.LeaseExpires, "another worker's lease is not extended")
+	requireTime(t, baseTime().Add(leaseTTL), u.LeaseExpires, "another worker's lease is not extended")
 	require.Empty(t, renew(t, b, "w3", t1), "a worker without leases renews nothing")
 }
 
 func testRenewAfterExpiry(t *testing.T, b *bundle) {
 	users := newUsers(t, b, "u", 2)
-	register(t, b, baseTime, "w1")
-	require.Len(t, claim(t, b, "w1", 2, baseTime), 2)
-	late := baseTime.Add(5 * leaseTTL)
+	register(t, b, baseTime(), "w1")
+	require.Len(t, claim(t, b, "w1", 2, baseTime()), 2)
+	late := baseTime().Add(5 * leaseTTL)
 	got := renew(t, b, "w1", late)
 	require.Equal(t, users, userIDs(got), "an expired lease nobody claimed is still renewed")
 	for _, id := range users {
@@ -278,9 +278,9 @@ func testRenewAfterExpiry(t *testing.T, b *bundle) {
 
 func testRenewReleasesDisabled(t *testing.T, b *bundle) {
 	users := newUsers(t, b, "u", 3)
-	register(t, b, baseTime, "w1")
-	require.Len(t, claim(t, b, "w1", 3, baseTime), 3)
-	t1 := baseTime.Add(time.Second)
+	register(t, b, baseTime(), "w1")
+	require.Len(t, claim(t, b, "w1", 3, baseTime()), 3)
+	t1 := baseTime().Add(time.Second)
 	_, err := b.s.UpdateUser(b.ctx, &store.UpdateUserParams{ID: users[0], Enabled: ptr(false), Now: t1})
 	require.NoError(t, err)
 	_, err = b.s.UpdateUser(b.ctx, &store.UpdateUserParams{ID: users[1], NeedsReauth: ptr(true), Now: t1})
@@ -297,9 +297,9 @@ func testRenewReleasesDisabled(t *testing.T, b *bundle) {
 
 func testReleaseOnlyOwn(t *testing.T, b *bundle) {
 	users := newUsers(t, b, "u", 4)
-	register(t, b, baseTime, "w1", "w2")
-	require.Len(t, claim(t, b, "w1", 2, baseTime), 2) // u00, u01
-	require.Len(t, claim(t, b, "w2", 2, baseTime), 2) // u02, u03
+	register(t, b, baseTime(), "w1", "w2")
+	require.Len(t, claim(t, b, "w1", 2, baseTime()), 2) // u00, u01
+	require.Len(t, claim(t, b, "w2", 2, baseTime()), 2) // u02, u03
 	err := b.s.ReleaseUsers(b.ctx, &store.ReleaseUsersParams{WorkerID: "w1", UserIDs: []string{users[0], users[2], "ghost"}})
 	require.NoError(t, err)
 	requireHolder(t, b, users[0], "", "ReleaseUsers frees the worker's own lease")
@@ -307,7 +307,7 @@ func testReleaseOnlyOwn(t *testing.T, b *bundle) {
 	requireHolder(t, b, users[2], "w2", "ReleaseUsers never frees another worker's lease")
 	requireHolder(t, b, users[3], "w2", "ReleaseUsers leaves other workers alone")
 	require.NoError(t, b.s.ReleaseUsers(b.ctx, &store.ReleaseUsersParams{WorkerID: "w1"}), "releasing nothing is fine")
-	got := claim(t, b, "w2", 10, baseTime.Add(time.Second))
+	got := claim(t, b, "w2", 10, baseTime().Add(time.Second))
 	require.Equal(t, []string{users[0]}, userIDs(got), "a released user is claimable at once")
 }
 
@@ -326,7 +326,7 @@ func testConcurrentLeases(t *testing.T, b *bundle) {
 	wids := make([]string, workers)
 	for i := range wids {
 		wids[i] = fmt.Sprintf("w%d", i)
-		register(t, b, baseTime, wids[i])
+		register(t, b, baseTime(), wids[i])
 	}
 	// held[w][user] = lease expiry as last told to worker w.
 	held := make([]map[string]time.Time, workers)
@@ -337,7 +337,7 @@ func testConcurrentLeases(t *testing.T, b *bundle) {
 	rng := rand.New(rand.NewPCG(1, 2))
 
 	for round := range rounds {
-		now := baseTime.Add(time.Duration(round) * step)
+		now := ms(baseTime()).Add(time.Duration(round) * step)
 		// Between rounds: toggle a few users' Enabled flag.
 		for range 2 {
 			id := ids[rng.IntN(users)]
@@ -399,8 +399,9 @@ func leaseRound(b *bundle, worker string, held map[string]time.Time, disabled ma
 			if disabled[u.ID] {
 				return fmt.Errorf("RenewLeases returned %s, disabled before the round: disabled users are released instead", u.ID)
 			}
-			if u.WorkerID != worker || !u.LeaseExpires.Equal(now.Add(leaseTTL)) {
-				return fmt.Errorf("RenewLeases returned %s held by %q until %s, want %s until %s", u.ID, u.WorkerID, u.LeaseExpires, worker, now.Add(leaseTTL))
+			if u.WorkerID != worker || !u.LeaseExpires.Equal(ms(now.Add(leaseTTL))) {
+				return fmt.Errorf("RenewLeases returned %s held by %q until %s, want %s until %s (at millisecond precision)",
+					u.ID, u.WorkerID, u.LeaseExpires, worker, ms(now.Add(leaseTTL)))
 			}
 			held[u.ID] = u.LeaseExpires
 		}

@@ -153,13 +153,16 @@ CREATE INDEX sessions_user ON sessions (user_pk);
 CREATE INDEX sessions_expires ON sessions (expires_at);
 
 -- Rollups, derived from plays and maintained in the same transaction as
--- every write that changes plays (InsertPlays, MergeTracks, DeleteUser).
+-- every write that changes plays (InsertPlays, MergeTracks, DeleteUser) or
+-- a played track's credits (UpsertTracks). They are caches, not ownership:
+-- DeleteUser removes them explicitly, and they carry no foreign keys, which
+-- would cost a lookup per upsert.
 --
 -- rollups: plays, time and last play per user, kind (1 track, 2 artist,
 -- 3 album), period and item. period 0 is all time, 1..9999 a UTC year,
 -- 100000 + year*12 + month-1 a UTC month.
 CREATE TABLE rollups (
-    user_pk INTEGER NOT NULL REFERENCES users (pk) ON DELETE CASCADE,
+    user_pk INTEGER NOT NULL,
     kind    INTEGER NOT NULL,
     period  INTEGER NOT NULL,
     item    INTEGER NOT NULL,
@@ -175,7 +178,7 @@ CREATE INDEX rollups_year_rank ON rollups (user_pk, kind, period, plays) WHERE p
 -- rollup_counts: the number of rollups rows (distinct items) per user, kind
 -- and period.
 CREATE TABLE rollup_counts (
-    user_pk INTEGER NOT NULL REFERENCES users (pk) ON DELETE CASCADE,
+    user_pk INTEGER NOT NULL,
     kind    INTEGER NOT NULL,
     period  INTEGER NOT NULL,
     n       INTEGER NOT NULL,
@@ -187,7 +190,7 @@ CREATE TABLE rollup_counts (
 -- offset is a multiple of 15 minutes, so any zone's days, weeks, months,
 -- years and hours are sums of whole quarters.
 CREATE TABLE rollup_days (
-    user_pk INTEGER NOT NULL REFERENCES users (pk) ON DELETE CASCADE,
+    user_pk INTEGER NOT NULL,
     day     INTEGER NOT NULL, -- Unix day
     plays   INTEGER NOT NULL,
     ms      INTEGER NOT NULL,

@@ -1,0 +1,543 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	sq "github.com/Masterminds/squirrel"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/spotifyhist/spotifyhist/store"
+)
+
+// Years returns one summary per local calendar year with plays.
+//
+// For one user, a local year is read from the rollups of the UTC year it
+// overlaps most, corrected by the plays of the few hours where the two
+// differ: unique counts from the rollups' year bit sets, tops from
+// user_year_tops. A local year the filter cuts short is read from its
+// plays. All users together are read from the plays, unless only one user
+// has plays in the filter.
+func (s *Store) Years(ctx context.Context, p *store.TimeParams) ([]store.YearSummary, error) {
+	const op = "years"
+	loc := locOrUTC(p.Location)
+	sc := scopeOf(&p.StatsFilter)
+	var out []store.YearSummary
+	err := s.read(ctx, func(tx pgx.Tx) error {
+		out = nil
+		if ok, err := clampToData(ctx, tx, &sc); err != nil || !ok {
+			return err
+		}
+		if sc.user == "" {
+			users, err := usersWithPlays(ctx, tx, sc)
+			if err != nil {
+				return err
+			}
+			switch len(users) {
+			case 0:
+				return nil
+			case 1:
+				sc.user = users[0]
+			default:
+				out, err = yearsRaw(ctx, tx, sc, loc)
+				return err
+			}
+		}
+		var err error
+		out, err = yearsOfUser(ctx, tx, sc, loc)
+		return err
+	})
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	return out, nil
+}
+
+// usersWithPlays returns the users with plays on the scope's days.
+func usersWithPlays(ctx context.Context, q querier, sc scope) ([]string, error) {
+	rows, err := q.Query(ctx, `SELECT DISTINCT user_id FROM user_days WHERE day >= $1 AND day < $2 ORDER BY 1`,
+		floorDiv(sc.lo, dayMS), floorDiv(sc.hi-1, dayMS)+1)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// localYear is one local calendar year of a Years answer.
+type localYear struct {
+	year   int
+	t      span         // the year within the filter
+	utc    int          // the UTC year whose rollups it is read from; 0 = read from the plays
+	spans  []signedSpan // plays added to or subtracted from the UTC year
+	plays  int
+	ms     int64
+	tracks map[string]*delta // raw plays of the spans, per track
+	artist map[string]*delta // and per artist
+}
+
+// delta is what raw spans add to (or subtract from) one item of a year.
+type delta struct {
+	n  int
+	ms int64
+}
+
+// localYears splits the scope into local years and plans each, given the
+// first and last play stored (unix ms, inclusive): raw spans outside them
+// hold no plays and cost nothing.
+func localYears(sc scope, loc *time.Location, first, last int64) []*localYear {
+	y0 := msTime(sc.lo).In(loc).Year()
+	y1 := msTime(sc.hi - 1).In(loc).Year()
+	var out []*localYear
+	for y := y0; y <= y1; y++ {
+		a := max(sc.lo, time.Date(y, time.January, 1, 0, 0, 0, 0, loc).UnixMilli())
+		b := min(sc.hi, time.Date(y+1, time.January, 1, 0, 0, 0, 0, loc).UnixMilli())
+		if a >= b {
+			continue
+		}
+		ly := &localYear{year: y, t: span{a, b}, tracks: map[string]*delta{}, artist: map[string]*delta{}}
+		u := utcYear(a + (b-a)/2)
+		us, ue := yearStartMS(u), yearStartMS(u+1)
+		var spans []signedSpan
+		var n int64
+		for _, sp := range []signedSpan{
+			{span{us, a}, -1}, {span{b, ue}, -1}, // in the UTC year, outside the local one
+			{span{a, us}, 1}, {span{ue, b}, 1}, // in the local year, outside the UTC one
+		} {
+			sp.lo, sp.hi = max(sp.lo, first), min(sp.hi, last+1)
+			if sp.lo < sp.hi {
+				spans = append(spans, sp)
+				n += sp.hi - sp.lo
+			}
+		}
+		if 2*n < b-a {
+			ly.utc, ly.spans = u, spans
+		} else {
+			ly.spans = []signedSpan{{span{a, b}, 1}}
+		}
+		out = append(out, ly)
+	}
+	return out
+}
+
+// yearsOfUser answers Years for the scope's user.
+func yearsOfUser(ctx context.Context, q querier, sc scope, loc *time.Location) ([]store.YearSummary, error) {
+	days := map[int64]*dayAgg{}
+	if err := localDays(ctx, q, sc, loc, days); err != nil {
+		return nil, err
+	}
+	first, last, ok, err := playSpan(ctx, q, sc.user, minTime.UnixMilli(), maxTime.UnixMilli())
+	if err != nil || !ok {
+		return nil, err
+	}
+	years := localYears(sc, loc, first, last)
+	byYear := map[int]*localYear{}
+	for _, ly := range years {
+		byYear[ly.year] = ly
+	}
+	for n, a := range days {
+		y, _, _ := dayDate(n)
+		if ly := byYear[y]; ly != nil {
+			ly.plays += a.plays
+			ly.ms += a.ms
+		}
+	}
+	years = slices.DeleteFunc(years, func(ly *localYear) bool { return ly.plays == 0 })
+	if len(years) == 0 {
+		return nil, nil
+	}
+	if err := yearDeltas(ctx, q, sc.user, years); err != nil {
+		return nil, err
+	}
+	st, err := loadYearRollups(ctx, q, sc.user, years)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.YearSummary, 0, len(years))
+	for _, ly := range years {
+		ys := store.YearSummary{Year: ly.year, Plays: ly.plays, MSPlayed: ly.ms}
+		var err error
+		if ys.UniqueTracks, ys.TopTrack, err = yearItems(ctx, q, sc.user, ly, st, "t", ly.tracks); err != nil {
+			return nil, err
+		}
+		if ys.UniqueArtists, ys.TopArtist, err = yearItems(ctx, q, sc.user, ly, st, "a", ly.artist); err != nil {
+			return nil, err
+		}
+		out = append(out, ys)
+	}
+	if err := yearsLastPlayed(ctx, q, sc.user, years, out); err != nil {
+		return nil, err
+	}
+	return out, describeYears(ctx, q, out)
+}
+
+// yearDeltas reads the plays of every year's raw spans into its deltas.
+func yearDeltas(ctx context.Context, q querier, user string, years []*localYear) error {
+	var spans []signedSpan
+	var owner []*localYear
+	for _, ly := range years {
+		for _, sp := range ly.spans {
+			spans = append(spans, sp)
+			owner = append(owner, ly)
+		}
+	}
+	if len(spans) == 0 {
+		return nil
+	}
+	lo, hi, _ := spanArgs(spans)
+	rows, err := q.Query(ctx, `
+		SELECT s.n, p.track_id, p.ms_played,
+			coalesce((SELECT array_agg(artist_id) FROM track_artists WHERE track_id = p.track_id), '{}')
+		FROM unnest($2::timestamptz[], $3::timestamptz[]) WITH ORDINALITY AS s(lo, hi, n)
+		CROSS JOIN LATERAL (SELECT * FROM plays x WHERE x.user_id = $1 AND x.played_at >= s.lo AND x.played_at < s.hi OFFSET 0) p`, user, lo, hi)
+	if err != nil {
+		return err
+	}
+	var (
+		n       int
+		track   string
+		ms      int64
+		artists []string
+	)
+	add := func(m map[string]*delta, id string, sign int, ms int64) {
+		d := m[id]
+		if d == nil {
+			d = &delta{}
+			m[id] = d
+		}
+		d.n += sign
+		d.ms += int64(sign) * ms
+	}
+	_, err = pgx.ForEachRow(rows, []any{&n, &track, &ms, &artists}, func() error {
+		ly, sign := owner[n-1], int(spans[n-1].sign)
+		add(ly.tracks, track, sign, ms)
+		for _, a := range artists {
+			add(ly.artist, a, sign, ms)
+		}
+		return nil
+	})
+	return err
+}
+
+// yearStats are the rollup figures the local years need.
+type yearStats struct {
+	count map[string]int     // kind + year → items with plays in that UTC year
+	rows  map[string]yearRow // kind + year + id → the item's row
+	tops  map[string]yearRow // kind + year → the stored top
+}
+
+// yearRow is a per-year rollup row.
+type yearRow struct {
+	id    string
+	plays int
+	ms    int64
+}
+
+func yearKeyOf(kind string, year int, id string) string {
+	return kind + itoa(int64(year)) + "\x00" + id
+}
+
+// loadYearRollups reads, for the UTC years the local years are read from:
+// the number of tracks and artists with plays, the stored tops, and the
+// rows of the items the raw spans touch.
+func loadYearRollups(ctx context.Context, q querier, user string, years []*localYear) (*yearStats, error) {
+	st := &yearStats{count: map[string]int{}, rows: map[string]yearRow{}, tops: map[string]yearRow{}}
+	var utc []int16
+	for _, ly := range years {
+		if ly.utc != 0 {
+			utc = append(utc, int16(ly.utc)) //nolint:gosec // years fit
+		}
+	}
+	if len(utc) == 0 {
+		return st, nil
+	}
+	// Items per UTC year: a bit test per year over the all-time rollups,
+	// or a count of the year's rows for years without a bit.
+	for _, k := range []struct{ kind, total, year string }{{"t", "user_tracks", "user_year_tracks"}, {"a", "user_artists", "user_year_artists"}} {
+		cols := make([]string, len(utc))
+		for i, y := range utc {
+			if b := yearBit(int(y)); b != 0 {
+				cols[i] = "count(*) FILTER (WHERE years & " + itoa(b) + " <> 0)"
+			} else {
+				cols[i] = "(SELECT count(*) FROM " + k.year + " WHERE user_id = $1 AND year = " + itoa(int64(y)) + ")"
+			}
+		}
+		counts := make([]int64, len(utc))
+		dest := make([]any, len(utc))
+		for i := range counts {
+			dest[i] = &counts[i]
+		}
+		if err := q.QueryRow(ctx, "SELECT "+strings.Join(cols, ", ")+" FROM "+k.total+" WHERE user_id = $1", user).Scan(dest...); err != nil {
+			return nil, err
+		}
+		for i, y := range utc {
+			st.count[yearKeyOf(k.kind, int(y), "")] = int(counts[i])
+		}
+	}
+	rows, err := q.Query(ctx, `SELECT t.year, t.kind, t.id, t.plays,
+			coalesce((SELECT ms_played FROM user_year_tracks r WHERE t.kind = 't' AND r.user_id = t.user_id AND r.year = t.year AND r.track_id = t.id),
+				(SELECT ms_played FROM user_year_artists r WHERE t.kind = 'a' AND r.user_id = t.user_id AND r.year = t.year AND r.artist_id = t.id), 0)
+		FROM user_year_tops t WHERE t.user_id = $1 AND t.year = ANY($2)`, user, utc)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		y    int16
+		kind string
+		r    yearRow
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&y, &kind, &r.id, &r.plays, &r.ms}, func() error {
+		st.tops[yearKeyOf(kind, int(y), "")] = r
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	// Rows of the items touched by raw spans.
+	for _, k := range []struct{ kind, table, col string }{{"t", "user_year_tracks", "track_id"}, {"a", "user_year_artists", "artist_id"}} {
+		var ys []int16
+		var ids []string
+		for _, ly := range years {
+			if ly.utc == 0 {
+				continue
+			}
+			m := ly.tracks
+			if k.kind == "a" {
+				m = ly.artist
+			}
+			for id := range m {
+				ys, ids = append(ys, int16(ly.utc)), append(ids, id) //nolint:gosec // years fit
+			}
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		rows, err := q.Query(ctx, `SELECT r.year, r.`+k.col+`, r.plays, r.ms_played
+			FROM unnest($2::smallint[], $3::text[]) AS i(y, id)
+			CROSS JOIN LATERAL (SELECT * FROM `+k.table+` x
+				WHERE x.user_id = $1 AND x.year = i.y AND x.`+k.col+` = i.id OFFSET 0) r`, user, ys, ids)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := pgx.ForEachRow(rows, []any{&y, &r.id, &r.plays, &r.ms}, func() error {
+			st.rows[yearKeyOf(k.kind, int(y), r.id)] = r
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// better ranks a above b: more plays, then the smaller id.
+func better(a, b yearRow) bool {
+	return a.plays > b.plays || (a.plays == b.plays && a.id < b.id)
+}
+
+// yearItems returns the number of items of kind ("t" tracks, "a" artists)
+// with plays in the local year, and the most played one (nil when none).
+func yearItems(ctx context.Context, q querier, user string, ly *localYear, st *yearStats, kind string, deltas map[string]*delta) (int, *store.TopItem, error) {
+	var best yearRow
+	found := false
+	consider := func(r yearRow) {
+		if r.plays > 0 && (!found || better(r, best)) {
+			best, found = r, true
+		}
+	}
+	n := 0
+	if ly.utc != 0 {
+		n = st.count[yearKeyOf(kind, ly.utc, "")]
+		for id, d := range deltas {
+			r := st.rows[yearKeyOf(kind, ly.utc, id)]
+			switch {
+			case r.plays > 0 && r.plays+d.n <= 0:
+				n--
+			case r.plays == 0 && d.n > 0:
+				n++
+			}
+			consider(yearRow{id: id, plays: r.plays + d.n, ms: r.ms + d.ms})
+		}
+		// The best item the raw spans leave alone.
+		if top, ok := st.tops[yearKeyOf(kind, ly.utc, "")]; ok {
+			if _, touched := deltas[top.id]; !touched {
+				consider(top)
+			} else {
+				r, ok, err := bestUntouched(ctx, q, user, ly.utc, kind, deltas)
+				if err != nil {
+					return 0, nil, err
+				}
+				if ok {
+					consider(r)
+				}
+			}
+		}
+	} else {
+		for id, d := range deltas {
+			if d.n > 0 {
+				n++
+			}
+			consider(yearRow{id: id, plays: d.n, ms: d.ms})
+		}
+	}
+	if !found {
+		return n, nil, nil
+	}
+	return n, &store.TopItem{ID: best.id, Plays: best.plays, MSPlayed: best.ms}, nil
+}
+
+// bestUntouched returns the most played item of a UTC year outside
+// touched.
+func bestUntouched(ctx context.Context, q querier, user string, year int, kind string, touched map[string]*delta) (yearRow, bool, error) {
+	table, col := "user_year_tracks", "track_id"
+	if kind == "a" {
+		table, col = "user_year_artists", "artist_id"
+	}
+	ids := slices.Collect(mapsKeys(touched))
+	var r yearRow
+	err := q.QueryRow(ctx, `SELECT `+col+`, plays, ms_played FROM `+table+`
+		WHERE user_id = $1 AND year = $2 AND NOT (`+col+` = ANY($3))
+		ORDER BY plays DESC, `+col+` LIMIT 1`, user, year, ids).Scan(&r.id, &r.plays, &r.ms)
+	if err == pgx.ErrNoRows {
+		return r, false, nil
+	}
+	return r, err == nil, err
+}
+
+// yearsLastPlayed sets the LastPlayed of every year's tops to their last
+// play in that local year.
+func yearsLastPlayed(ctx context.Context, q querier, user string, years []*localYear, out []store.YearSummary) error {
+	var (
+		kinds   []string
+		ids     []string
+		lo, hi  []time.Time
+		targets []*store.TopItem
+	)
+	for i, ly := range years {
+		for _, it := range []struct {
+			kind string
+			item *store.TopItem
+		}{{"t", out[i].TopTrack}, {"a", out[i].TopArtist}} {
+			if it.item == nil {
+				continue
+			}
+			kinds, ids = append(kinds, it.kind), append(ids, it.item.ID)
+			lo, hi = append(lo, msTime(ly.t.lo)), append(hi, msTime(ly.t.hi))
+			targets = append(targets, it.item)
+		}
+	}
+	if len(targets) == 0 {
+		return nil
+	}
+	rows, err := q.Query(ctx, `
+		SELECT CASE WHEN i.kind = 't' THEN
+				(SELECT max(p.played_at) FROM plays p WHERE p.track_id = i.id AND p.user_id = $1
+					AND p.played_at >= i.lo AND p.played_at < i.hi)
+			ELSE
+				(SELECT max((SELECT max(p.played_at) FROM plays p WHERE p.track_id = ta.track_id
+					AND p.user_id = $1 AND p.played_at >= i.lo AND p.played_at < i.hi))
+				FROM track_artists ta WHERE ta.artist_id = i.id)
+			END
+		FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[]) WITH ORDINALITY AS i(kind, id, lo, hi, n)
+		ORDER BY i.n`, user, kinds, ids, lo, hi)
+	if err != nil {
+		return err
+	}
+	var (
+		last *time.Time
+		i    int
+	)
+	_, err = pgx.ForEachRow(rows, []any{&last}, func() error {
+		targets[i].LastPlayed = fromNull(last)
+		i++
+		return nil
+	})
+	return err
+}
+
+// yearsRaw computes year summaries of several users from the plays.
+func yearsRaw(ctx context.Context, q querier, sc scope, loc *time.Location) ([]store.YearSummary, error) {
+	y0 := msTime(sc.lo).In(loc).Year()
+	y1 := msTime(sc.hi - 1).In(loc).Year()
+	bounds := make([]time.Time, 0, y1-y0+2)
+	for y := y0; y <= y1+1; y++ {
+		bounds = append(bounds, time.Date(y, time.January, 1, 0, 0, 0, 0, loc).UTC())
+	}
+	per := sq.Expr(`SELECT width_bucket(p.played_at, ?::timestamptz[]) AS yi, p.track_id,
+			count(*) AS c, sum(p.ms_played) AS m, max(p.played_at) AS l
+		FROM ? GROUP BY 1, 2`, bounds, rawPlaysFrom(sc, []signedSpan{{span{sc.lo, sc.hi}, 1}}))
+	sql, args, err := toSQL(sq.Expr(`WITH t AS (?), a AS (
+			SELECT t.yi, ta.artist_id AS id, sum(t.c) AS c, sum(t.m) AS m, max(t.l) AS l
+			FROM t JOIN track_artists ta ON ta.track_id = t.track_id GROUP BY 1, 2)
+		SELECT * FROM (SELECT DISTINCT ON (yi) yi, 0 AS kind, track_id AS id, c, m, l,
+				count(*) OVER w AS n, sum(c) OVER w AS p, sum(m) OVER w AS ms
+			FROM t WINDOW w AS (PARTITION BY yi) ORDER BY yi, c DESC, track_id) x
+		UNION ALL
+		SELECT * FROM (SELECT DISTINCT ON (yi) yi, 1, id, c, m, l, count(*) OVER w, 0, 0
+			FROM a WINDOW w AS (PARTITION BY yi) ORDER BY yi, c DESC, id) y`, per))
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	byYear := map[int]*store.YearSummary{}
+	var (
+		yi, kind, n, c, plays int
+		id                    string
+		m, ms                 int64
+		l                     time.Time
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&yi, &kind, &id, &c, &m, &l, &n, &plays, &ms}, func() error {
+		y := y0 + yi - 1
+		ys := byYear[y]
+		if ys == nil {
+			ys = &store.YearSummary{Year: y}
+			byYear[y] = ys
+		}
+		it := &store.TopItem{ID: id, Plays: c, MSPlayed: m, LastPlayed: l.UTC()}
+		if kind == 0 {
+			ys.Plays, ys.MSPlayed, ys.UniqueTracks, ys.TopTrack = plays, ms, n, it
+		} else {
+			ys.UniqueArtists, ys.TopArtist = n, it
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	out := make([]store.YearSummary, 0, len(byYear))
+	for _, ys := range byYear {
+		out = append(out, *ys)
+	}
+	slices.SortFunc(out, func(a, b store.YearSummary) int { return cmp.Compare(a.Year, b.Year) })
+	return out, describeYears(ctx, q, out)
+}
+
+// describeYears fills the details of the years' top tracks and artists.
+func describeYears(ctx context.Context, q querier, years []store.YearSummary) error {
+	var tracks, artists []store.TopItem
+	for _, ys := range years {
+		if ys.TopTrack != nil {
+			tracks = append(tracks, *ys.TopTrack)
+		}
+		if ys.TopArtist != nil {
+			artists = append(artists, *ys.TopArtist)
+		}
+	}
+	if err := describeTop(ctx, q, store.TopTracks, tracks); err != nil {
+		return err
+	}
+	if err := describeTop(ctx, q, store.TopArtists, artists); err != nil {
+		return err
+	}
+	for i := range years {
+		if years[i].TopTrack != nil {
+			years[i].TopTrack, tracks = &tracks[0], tracks[1:]
+		}
+		if years[i].TopArtist != nil {
+			years[i].TopArtist, artists = &artists[0], artists[1:]
+		}
+	}
+	return nil
+}
