@@ -19,6 +19,7 @@ import (
 
 	"github.com/spotifyhist/spotifyhist/monitor"
 	"github.com/spotifyhist/spotifyhist/spotifyhist"
+	"github.com/spotifyhist/spotifyhist/store"
 )
 
 // Import job states shown to the browser.
@@ -73,6 +74,7 @@ type importJob struct {
 	duplicates int
 	errMsg     string
 	updatedAt  time.Time
+	storeID    string // the store's import record, once the import started
 }
 
 type importJobJSON struct {
@@ -283,16 +285,60 @@ func removeUpload(path string) {
 	_ = os.Remove(path) // already gone after a successful import
 }
 
+// handleImports lists this replica's uploads and, after them, the user's
+// import records that no upload here stands for (imports run before a
+// restart or on another replica), so progress and results outlive the
+// process that ran them.
 func (s *Server) handleImports(w http.ResponseWriter, r *http.Request) {
 	s.imports.expire(s.now())
-	jobs := s.imports.list(userFrom(r).ID)
+	u := userFrom(r)
+	jobs := s.imports.list(u.ID)
+	stored, err := s.cfg.Store.ListImports(r.Context(), u.ID)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
 	out := struct {
 		Items []importJobJSON `json:"items"`
-	}{Items: make([]importJobJSON, 0, len(jobs))}
+	}{Items: make([]importJobJSON, 0, len(jobs)+len(stored))}
+	live := map[string]bool{}
 	for _, j := range jobs {
-		out.Items = append(out.Items, j.json())
+		j.mu.Lock()
+		live[j.storeID] = true
+		out.Items = append(out.Items, j.jsonLocked())
+		j.mu.Unlock()
+	}
+	for _, imp := range stored {
+		if !live[imp.ID] {
+			out.Items = append(out.Items, s.storedImportJSON(imp))
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// staleImportAfter: a stored import still "running" without progress for
+// this long was interrupted (its process stopped); uploading the file again
+// resumes it.
+const staleImportAfter = 2 * time.Minute
+
+// storedImportJSON shows an import record that has no upload on this replica.
+func (s *Server) storedImportJSON(imp store.Import) importJobJSON {
+	j := importJobJSON{
+		ID: imp.ID, FileName: imp.FileName, Total: imp.Total, Processed: imp.Processed,
+		Imported: imp.Imported, Duplicates: imp.Duplicates, CreatedAt: imp.CreatedAt.UTC(), UpdatedAt: imp.UpdatedAt.UTC(),
+	}
+	switch imp.State {
+	case store.ImportDone:
+		j.State = jobDone
+	case store.ImportFailed:
+		j.State, j.Error = jobFailed, "the import failed; upload the same file again to resume"
+	default:
+		j.State = jobRunning
+		if s.now().Sub(imp.UpdatedAt) > staleImportAfter {
+			j.State, j.Error = jobFailed, "the import was interrupted; upload the same file again to resume"
+		}
+	}
+	return j
 }
 
 func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
@@ -538,6 +584,7 @@ func (s *Server) runImport(ctx context.Context, j *importJob, done chan struct{}
 	switch {
 	case err == nil:
 		j.state = jobDone
+		j.storeID = res.ImportID
 		j.total, j.processed, j.imported, j.duplicates = res.Total, res.Total, res.Imported, res.Duplicates
 		removeUpload(j.path)
 		s.log.InfoContext(ctx, "import done", "user_id", j.userID, "upload_id", j.id, "import_id", res.ImportID,
@@ -569,6 +616,7 @@ func (s *Server) executeImport(ctx context.Context, j *importJob) (*monitor.Impo
 		j.mu.Lock()
 		defer j.mu.Unlock()
 		j.processed, j.total, j.imported = p.Processed, p.Total, p.Imported
+		j.storeID = p.ImportID
 		j.updatedAt = s.now()
 	})
 }

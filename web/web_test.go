@@ -1168,6 +1168,25 @@ func TestImportRoundTrip(t *testing.T) {
 
 	// Another user never sees the job.
 	require.Nil(t, h.web.imports.get("someone-else", job.ID))
+
+	// After a restart (a new server on the same store) the finished import
+	// is still listed, from its stored record.
+	restarted, err := New(h.web.cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { restarted.Close() })
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/api/v1/me/imports", nil)
+	for _, c := range b.c.Jar.Cookies(mustURL(t, h.srv.URL)) {
+		req.AddCookie(c)
+	}
+	restarted.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusOK, rec.Code)
+	var after struct{ Items []importJobJSON }
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &after))
+	require.Len(t, after.Items, 1)
+	require.Equal(t, jobDone, after.Items[0].State)
+	require.Equal(t, 40, after.Items[0].Imported)
+	require.Equal(t, 41, after.Items[0].Total)
 }
 
 // waitImport waits until the job's current run has ended.
