@@ -46,7 +46,7 @@ const (
 	HistoryOverlapDefault = 24 * time.Hour
 	// AdaptiveIdleMaxDefault caps the adaptive mode's currently-playing
 	// backoff while nothing plays.
-	AdaptiveIdleMaxDefault = 2 * time.Minute
+	AdaptiveIdleMaxDefault = 90 * time.Second
 	// AdaptivePlayingMaxDefault caps the adaptive mode's wait between two
 	// currently-playing polls while something plays. A stream counts as a
 	// play after 30 s, so polling at least every 25 s while playing sees
@@ -134,7 +134,7 @@ type Config struct {
 // AdaptiveConfig tunes the adaptive mode. Zero fields mean the defaults.
 type AdaptiveConfig struct {
 	// IdleMax caps the currently-playing backoff while nothing plays.
-	// Default AdaptiveIdleMaxDefault (2 min).
+	// Default AdaptiveIdleMaxDefault (90 s).
 	IdleMax time.Duration
 	// PlayingMax caps the wait between currently-playing polls while
 	// something plays. Default AdaptivePlayingMaxDefault (25 s).

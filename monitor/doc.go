@@ -104,7 +104,7 @@
 //   - adaptive: currently-playing near the expected end of the current
 //     track and at least every Adaptive.PlayingMax (25 s) while something
 //     plays, so every play of 30 s or more is seen; backing off to
-//     Adaptive.IdleMax (2 min) while nothing plays; recently-played every
+//     Adaptive.IdleMax (90 s) while nothing plays; recently-played every
 //     Adaptive.HistoryInterval (30 min) and right after a listening session
 //     ends, to add what currently-playing could not see (offline plays).
 //

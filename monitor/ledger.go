@@ -4,8 +4,6 @@ import (
 	"hash/maphash"
 	"slices"
 	"time"
-
-	"github.com/spotifyhist/spotifyhist/store"
 )
 
 // The ledger remembers one user's recently stored plays so that a listening
@@ -38,14 +36,32 @@ const (
 // trackHash is the ledger's compact track identity.
 type trackHash uint64
 
-// ledgerEntry is one stored (or about to be stored) play.
+// ledgerEntry is one stored (or about to be stored) play, in 32 bytes: a
+// worker keeps a few dozen per user.
 type ledgerEntry struct {
 	track   trackHash
-	source  store.Source
 	at      int64 // played_at, unix ms (the stored key)
-	end     int64 // estimated wall-clock end, unix ms
-	lo, hi  int64 // realtime entries: window of history played_at values that match
-	matched bool  // matched to a play of the other source already
+	endOff  int32 // estimated wall-clock end - at, ms
+	extra   int32 // realtime entries: how much later than the end may still match, ms
+	source  source
+	matched bool // matched to a play of the other source already
+}
+
+// source is a play's source, in one byte.
+type source uint8
+
+const (
+	sourceHistory source = iota // recently-played (or an import: an exact end)
+	sourceRealtime
+)
+
+// end is the estimated wall-clock end, unix ms.
+func (e *ledgerEntry) end() int64 { return e.at + int64(e.endOff) }
+
+// window is the range of history played_at values a realtime entry matches.
+func (e *ledgerEntry) window() (lo, hi int64) {
+	tol := matchTolerance.Milliseconds()
+	return min(e.at, e.end()) - tol, e.end() + tol + int64(e.extra)
 }
 
 type ledger struct {
@@ -96,17 +112,16 @@ func (l *ledger) add(e ledgerEntry) {
 
 // addHistory records a play stored from recently-played.
 func (l *ledger) addHistory(h trackHash, at int64, matched bool) {
-	l.add(ledgerEntry{track: h, source: store.SourceHistory, at: at, end: at, lo: at, hi: at, matched: matched})
+	l.add(ledgerEntry{track: h, source: sourceHistory, at: at, matched: matched})
 }
 
 // addRealtime records a play captured by currently-playing: played_at at,
 // estimated wall-clock end, and how uncertain that end is (extra is added
 // after it, for loaded plays whose pauses are unknown).
 func (l *ledger) addRealtime(h trackHash, at, end int64, extra time.Duration, matched bool) {
-	tol := matchTolerance.Milliseconds()
 	l.add(ledgerEntry{
-		track: h, source: store.SourceRealtime, at: at, end: end,
-		lo: min(at, end) - tol, hi: end + tol + extra.Milliseconds(), matched: matched,
+		track: h, source: sourceRealtime, at: at, endOff: int32(max(min(end-at, 1<<31-1), -1<<31)),
+		extra: int32(extra.Milliseconds()), matched: matched,
 	})
 }
 
@@ -117,10 +132,13 @@ func (l *ledger) matchHistory(h trackHash, at int64) bool {
 	best, bestDist := -1, int64(-1)
 	for i := range l.entries {
 		e := &l.entries[i]
-		if e.track != h || e.source != store.SourceRealtime || e.matched || at < e.lo || at > e.hi {
+		if e.track != h || e.source != sourceRealtime || e.matched {
 			continue
 		}
-		d := at - e.end
+		if lo, hi := e.window(); at < lo || at > hi {
+			continue
+		}
+		d := at - e.end()
 		if d < 0 {
 			d = -d
 		}
@@ -143,7 +161,7 @@ func (l *ledger) matchRealtime(h trackHash, lo, hi, end int64) bool {
 	i, _ := slices.BinarySearchFunc(l.entries, lo, func(e ledgerEntry, at int64) int { return cmpInt(e.at, at) })
 	for ; i < len(l.entries) && l.entries[i].at <= hi; i++ {
 		e := &l.entries[i]
-		if e.track != h || e.source == store.SourceRealtime || e.matched {
+		if e.track != h || e.source == sourceRealtime || e.matched {
 			continue
 		}
 		d := e.at - end

@@ -60,7 +60,6 @@ type listener struct {
 	m      *Monitor
 	user   store.User
 	mode   store.Mode
-	log    *slog.Logger
 	api    listeningClient
 	ledger *ledger
 	tr     tracker
@@ -86,17 +85,24 @@ func (m *Monitor) newListener(u *store.User, carry []store.PlayInput) *listener 
 		m:            m,
 		user:         *u,
 		mode:         u.Mode,
-		log:          m.log.With("user_id", u.ID, "mode", u.Mode),
 		ledger:       newLedger(),
 		pending:      carry,
 		apiBackoff:   m.newBackoff(5 * time.Second),
 		flushBackoff: m.newBackoff(time.Second),
 	}
+	// Task states are read once, at the claim; a listener does not need them.
+	l.user.Tasks = nil
 	l.state = stateWriter{m: m, userID: u.ID, task: store.TaskListening}
 	if !l.mode.Valid() {
 		l.mode = store.ModeDefault
 	}
 	return l
+}
+
+// logger returns the monitor's logger with the user's attributes. It is
+// built when needed: a worker may run thousands of listeners.
+func (l *listener) logger() *slog.Logger {
+	return l.m.log.With("user_id", l.user.ID, "mode", l.mode)
 }
 
 // unstored returns the plays fetched but not stored yet.
@@ -280,7 +286,7 @@ func (l *listener) load(ctx context.Context) bool {
 		if ctx.Err() != nil {
 			return false
 		}
-		l.log.WarnContext(ctx, "loading recent plays failed; retrying", "error", err)
+		l.logger().WarnContext(ctx, "loading recent plays failed; retrying", "error", err)
 		l.state.set(ctx, store.TaskError, err.Error(), time.Time{}, false)
 		if !sleepCtx(ctx, bo.next()) {
 			return false
@@ -543,7 +549,7 @@ func (l *listener) scheduleCP(now time.Time, pb *spotifyhist.Playback, o observa
 // enqueue adds a play to the plays to store.
 func (l *listener) enqueue(p store.PlayInput) {
 	if len(l.pending) >= maxPending {
-		l.log.Error("too many plays waiting for the database; dropping the oldest", "pending", len(l.pending))
+		l.logger().Error("too many plays waiting for the database; dropping the oldest", "pending", len(l.pending))
 		l.pending = l.pending[1:]
 	}
 	l.pending = append(l.pending, p)
@@ -572,7 +578,7 @@ func (l *listener) flush(ctx context.Context) (int, error) {
 		}
 		d := l.flushBackoff.next()
 		l.nextFlush = l.m.now().Add(d)
-		l.log.WarnContext(ctx, "storing plays failed; keeping them for the next attempt",
+		l.logger().WarnContext(ctx, "storing plays failed; keeping them for the next attempt",
 			"pending", len(l.pending), "retry_in", d, "error", err)
 		l.state.set(ctx, store.TaskError, err.Error(), time.Time{}, false)
 		return 0, err
@@ -604,7 +610,7 @@ func (l *listener) apiFailed(ctx context.Context, kind PollKind, err error) erro
 	if wait, ok := rateLimitWait(err, now); ok {
 		wait = min(max(wait, time.Second), l.m.cfg.RateLimitWaitMax)
 		l.m.met.rateLimited.Inc()
-		l.log.WarnContext(ctx, "spotify rate limit; pausing this user's polls", "poll", kind, "wait", wait, "error", err)
+		l.logger().WarnContext(ctx, "spotify rate limit; pausing this user's polls", "poll", kind, "wait", wait, "error", err)
 		l.delayPolls(now.Add(wait))
 		l.state.set(ctx, store.TaskError, err.Error(), time.Time{}, false)
 		l.observePoll(now, kind, 0, err)
@@ -618,7 +624,7 @@ func (l *listener) apiFailed(ctx context.Context, kind PollKind, err error) erro
 		wait = max(wait, l.m.cfg.RetryBackoffMax)
 	}
 	l.m.met.taskErrors.WithLabelValues(string(store.TaskListening)).Inc()
-	l.log.WarnContext(ctx, "spotify call failed; retrying later", "poll", kind, "retry_in", wait, "error", err)
+	l.logger().WarnContext(ctx, "spotify call failed; retrying later", "poll", kind, "retry_in", wait, "error", err)
 	l.delayPolls(now.Add(wait))
 	l.state.set(ctx, store.TaskError, err.Error(), time.Time{}, false)
 	l.observePoll(now, kind, 0, err)

@@ -184,35 +184,39 @@ func (m *Monitor) noteTick(ctx context.Context, err error) {
 	}
 }
 
-// tick is one iteration of the worker loop.
+// tick is one iteration of the worker loop. Users' tasks started by it
+// live in ctx; its database calls are bounded by LeaseTTL, so that a hung
+// connection cannot stall the loop past the leases it must renew.
 func (m *Monitor) tick(ctx context.Context) error {
+	dbCtx, cancel := context.WithTimeout(ctx, m.cfg.LeaseTTL)
+	defer cancel()
 	now := m.now()
-	if err := m.beat(ctx, now); err != nil {
+	if err := m.beat(dbCtx, now); err != nil {
 		return err
 	}
-	if _, err := m.st.DeleteStaleWorkers(ctx, &store.DeleteStaleWorkersParams{Before: now.Add(-m.cfg.LeaseTTL)}); err != nil {
+	if _, err := m.st.DeleteStaleWorkers(dbCtx, &store.DeleteStaleWorkersParams{Before: now.Add(-m.cfg.LeaseTTL)}); err != nil {
 		return fmt.Errorf("monitor: delete stale workers: %w", err)
 	}
-	if err := m.renew(ctx); err != nil {
+	if err := m.renew(ctx, dbCtx); err != nil {
 		return err
 	}
-	workers, err := m.st.ListWorkers(ctx)
+	workers, err := m.st.ListWorkers(dbCtx)
 	if err != nil {
 		return fmt.Errorf("monitor: list workers: %w", err)
 	}
 	live := m.liveWorkers(workers, m.now())
 	m.met.workersLive.Set(float64(live))
-	claimable, err := m.st.CountClaimable(ctx)
+	claimable, err := m.st.CountClaimable(dbCtx)
 	if err != nil {
 		return fmt.Errorf("monitor: count claimable users: %w", err)
 	}
 	share := (claimable + live - 1) / live
-	if err := m.rebalance(ctx, share); err != nil {
+	if err := m.rebalance(ctx, dbCtx, share); err != nil {
 		return err
 	}
-	m.storeOrphans(ctx)
+	m.storeOrphans(dbCtx)
 	m.maybeRunSongIDs(ctx, workers)
-	m.maybeCountReauth(ctx)
+	m.maybeCountReauth(dbCtx)
 	return nil
 }
 
@@ -276,9 +280,9 @@ func (m *Monitor) trustMargin() time.Duration {
 
 // renew extends this worker's leases and reconciles the running users with
 // what the database says this worker holds.
-func (m *Monitor) renew(ctx context.Context) error {
+func (m *Monitor) renew(ctx, dbCtx context.Context) error {
 	start := m.now()
-	held, err := m.st.RenewLeases(ctx, &store.RenewLeasesParams{WorkerID: m.id, Now: start, TTL: m.cfg.LeaseTTL})
+	held, err := m.st.RenewLeases(dbCtx, &store.RenewLeasesParams{WorkerID: m.id, Now: start, TTL: m.cfg.LeaseTTL})
 	if err != nil {
 		return fmt.Errorf("monitor: renew leases: %w", err)
 	}
@@ -304,6 +308,7 @@ func (m *Monitor) renew(ctx context.Context) error {
 			delete(m.users, id)
 			continue
 		}
+		r.setUser(&u)
 		if r.currentMode() != u.Mode {
 			modeChanges = append(modeChanges, struct {
 				r    *userRun
@@ -383,7 +388,7 @@ func (m *Monitor) userTasks() []store.Task {
 }
 
 // rebalance releases the users above the fair share, or claims up to it.
-func (m *Monitor) rebalance(ctx context.Context, share int) error {
+func (m *Monitor) rebalance(ctx, dbCtx context.Context, share int) error {
 	m.mu.Lock()
 	held := len(m.users)
 	var excess []*userRun
@@ -417,7 +422,7 @@ func (m *Monitor) rebalance(ctx context.Context, share int) error {
 	if held >= share {
 		return nil
 	}
-	claimed, err := m.st.ClaimUsers(ctx, &store.ClaimUsersParams{
+	claimed, err := m.st.ClaimUsers(dbCtx, &store.ClaimUsersParams{
 		WorkerID: m.id, Limit: share - held, Now: m.now(), TTL: m.cfg.LeaseTTL,
 	})
 	if err != nil {

@@ -44,11 +44,12 @@ func TestPeriodicTasks(t *testing.T) {
 		require.NoError(t, err)
 
 		cfg := e.config("w1")
-		cfg.PlaylistScanInterval = time.Hour
+		cfg.HeartbeatInterval, cfg.LeaseTTL = 10*time.Second, 30*time.Second
+		cfg.PlaylistScanInterval = 20 * time.Minute
 		cfg.SongIDInterval = 24 * time.Hour
 		m := e.newMonitor(cfg)
 		stop := run(ctx, m)
-		time.Sleep(10 * time.Minute)
+		time.Sleep(5 * time.Minute)
 
 		for _, id := range ids {
 			u := userState(t, st, id)
@@ -66,7 +67,7 @@ func TestPeriodicTasks(t *testing.T) {
 		require.False(t, m.ScanPlaylistsNow("nobody"))
 		synctest.Wait()
 		require.Equal(t, scans+1, e.srv.CallCount("/v1/me/playlists"), "scanned on demand")
-		time.Sleep(time.Hour + time.Minute)
+		time.Sleep(cfg.PlaylistScanInterval + time.Minute)
 		require.Equal(t, scans+1+len(ids), e.srv.CallCount("/v1/me/playlists"), "and again after an interval")
 
 		_, err = st.GetTrack(ctx, old.ID)

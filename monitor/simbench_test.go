@@ -45,6 +45,7 @@ var (
 	simBenchDays  = flag.Float64("simbench.days", 3, "simulated days per mode")
 	simBenchModes = flag.String("simbench.modes", "history,realtime,hybrid,adaptive,seed-realtime", "modes to run")
 	simBenchSeed  = flag.Int64("simbench.seed", 1, "simulator seed")
+	simBenchIdle  = flag.Duration("simbench.idlemax", 0, "Adaptive.IdleMax (0: the default)")
 	simBenchV     = flag.Bool("simbench.v", false, "log every play captured twice or invented, and every capable play missed")
 	simScaleUsers = flag.Int("simbench.scale.users", 10_000, "users of the scale run (history mode)")
 	simScaleHours = flag.Float64("simbench.scale.hours", 2, "simulated hours of the scale run")
@@ -175,6 +176,7 @@ func runSimBench(t *testing.T, mode string) benchResult {
 		cfg := e.config("bench")
 		cfg.HeartbeatInterval, cfg.LeaseTTL = HeartbeatIntervalDefault, LeaseTTLDefault
 		cfg.Test.DisableJitter = false
+		cfg.Adaptive.IdleMax = *simBenchIdle
 		m := e.newMonitor(cfg)
 		wg.Go(func() { _ = m.Run(runCtx) })
 	}
@@ -429,6 +431,7 @@ var (
 	simFakeServe  = flag.Bool("simbench.fake-serve", false, "internal: serve the fake Spotify for TestSimBenchScaleProcess")
 	simProcMinute = flag.Duration("simbench.proc.duration", 4*time.Minute, "real time the process scale run lasts")
 	simProcPoll   = flag.Duration("simbench.proc.poll", time.Minute, "history poll interval of the process scale run")
+	simProcCache  = flag.Int64("simbench.proc.sqlite-cache", 0, "SQLite page cache per connection in bytes (0: the store's default)")
 )
 
 // fakeToken is one line the fake Spotify child process prints per user.
@@ -476,7 +479,7 @@ func TestSimBenchScaleProcess(t *testing.T) {
 		tokens = append(tokens, ft)
 	}
 
-	st, err := sqlite.New(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "scale.db"), Logger: slog.New(slog.DiscardHandler)})
+	st, err := sqlite.New(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "scale.db"), CacheSize: *simProcCache, Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	defer func() { require.NoError(t, st.Close()) }()
 	var calls atomic.Int64
@@ -509,9 +512,13 @@ func TestSimBenchScaleProcess(t *testing.T) {
 	defer cancel()
 	var peakHeap uint64
 	go func() {
-		for runCtx.Err() == nil {
-			peakHeap = max(peakHeap, heapInUse())
-			if sleepCtx(runCtx, time.Second) && *simScaleHeap != "" && peakHeap == heapInUse() {
+		for sleepCtx(runCtx, time.Second) {
+			h := heapInUse()
+			if h <= peakHeap {
+				continue
+			}
+			peakHeap = h
+			if *simScaleHeap != "" {
 				if f, err := os.Create(*simScaleHeap); err == nil {
 					_ = pprof.WriteHeapProfile(f)
 					_ = f.Close()
@@ -531,8 +538,10 @@ func TestSimBenchScaleProcess(t *testing.T) {
 		plays += len(ps)
 	}
 	t.Logf("\nscale (separate fake process): %d users, history mode polled every %s for %s of real time, SQLite store\n"+
+		"SQLite page cache per connection: %d bytes (0: store default); GOMEMLIMIT=%q\n"+
 		"%d Spotify calls, %d plays stored\nRSS before the monitor: %s; process peak RSS (VmHWM): %s; CPU time of the monitor: %s",
-		*simScaleUsers, *simProcPoll, *simProcMinute, calls.Load(), plays, rssBefore, vmHWM(), (cpuTime() - cpuBefore).Round(time.Millisecond))
+		*simScaleUsers, *simProcPoll, *simProcMinute, *simProcCache, os.Getenv("GOMEMLIMIT"), calls.Load(), plays, rssBefore, vmHWM(),
+		(cpuTime() - cpuBefore).Round(time.Millisecond))
 }
 
 type countingTransport struct {

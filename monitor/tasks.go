@@ -44,6 +44,7 @@ type userRun struct {
 func (m *Monitor) startUser(ctx context.Context, u *store.User) {
 	rctx, cancel := context.WithCancel(ctx)
 	r := &userRun{m: m, id: u.ID, claimed: m.now(), ctx: rctx, cancel: cancel, user: *u}
+	r.user.Tasks = nil // read below, once
 	m.mu.Lock()
 	if old, ok := m.users[u.ID]; ok {
 		// Cannot happen: a user is started only when it is not running.
@@ -63,6 +64,17 @@ func (m *Monitor) startUser(ctx context.Context, u *store.User) {
 		r.playlists = m.startPlaylists(r, u)
 		r.mu.Unlock()
 	}
+}
+
+// setUser records the user's settings and token as last read (the mode is
+// applied by setMode).
+func (r *userRun) setUser(u *store.User) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	mode := r.user.Mode
+	r.user = *u
+	r.user.Tasks = nil
+	r.user.Mode = mode
 }
 
 // snapshot returns the user as last read.

@@ -143,9 +143,7 @@ func newHarnessWithStore(tb testing.TB, st *sqlite.Store, o harnessOpts) *harnes
 		_, err := st.UpsertUser(context.Background(), &store.UpsertUserParams{ID: h.userID, DisplayName: name, Now: time.Now()})
 		require.NoError(tb, err)
 		h.end = time.Now().Add(-10 * time.Minute).Truncate(time.Second)
-		t0 := time.Now()
 		seedPlays(tb, st, h.userID, o.Plays, h.end)
-		tb.Logf("TIMING seed %d plays: %s", o.Plays, time.Since(t0))
 	}
 	return h
 }
@@ -429,7 +427,9 @@ func newBrowser(tb testing.TB, o *browserOpts) *browser {
 		chromedp.Flag("mute-audio", true),
 		chromedp.Flag("lang", "en-US"),
 		chromedp.Env("LANGUAGE=en_US", "TZ="+o.TimeZone),
-		chromedp.UserDataDir(tb.TempDir()),
+		// No UserDataDir: chromedp makes a fresh profile directory and,
+		// when the browser exits, kills what is left of its processes
+		// and removes the directory.
 		chromedp.WindowSize(o.Width, o.Height),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -449,9 +449,7 @@ func newBrowser(tb testing.TB, o *browserOpts) *browser {
 		cancel()
 		cancelAlloc()
 	})
-	t0 := time.Now()
 	require.NoError(tb, chromedp.Do(ctx), "start Chromium")
-	tb.Logf("TIMING chromium start: %s", time.Since(t0))
 
 	// Record what the page reports.
 	go func() {
@@ -501,9 +499,18 @@ func (b *browser) colorScheme(dark bool) {
 	require.NoError(b.t, err)
 }
 
+// The browser tests share two cores with the rest of the module's tests
+// (go test ./... runs packages in parallel), so a step may take many times
+// longer than on an idle machine. These bound how long the tests wait for
+// the page; they are not how long anything should take.
+const (
+	stepTimeout = 60 * time.Second // one action, evaluation or condition
+	pollEvery   = 40 * time.Millisecond
+)
+
 func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
 	defer cancel()
 	require.NoError(b.t, chromedp.Do(ctx, steps...))
 }
@@ -513,9 +520,47 @@ func (b *browser) navigate(u string) {
 	b.do(chromedp.Navigate(u))
 }
 
+// clickTargetJS finds where a user would click the element matching the
+// selector (%q): the centre of its box, once it exists, is enabled, is on
+// screen and is the element hit there (no dialog or sticky bar over it), and
+// once the page has no API call in flight whose answer could still move it.
+// It scrolls the element to the middle of the window if needed and then
+// waits two frames, so that the sections the scroll brought into view have
+// started loading by the next look. It returns {x, y}, or {wait: reason}.
+const clickTargetJS = `(async (sel) => {
+	const el = document.querySelector(sel);
+	if (!el) return {wait: "no element matches"};
+	if (el.disabled) return {wait: "the element is disabled"};
+	if (window.SH && SH.pending() > 0) return {wait: SH.pending() + " API calls in flight"};
+	const r = el.getBoundingClientRect();
+	if (r.width === 0 || r.height === 0) return {wait: "the element is not displayed"};
+	const x = r.left + r.width / 2, y = r.top + r.height / 2;
+	if (x >= 0 && y >= 0 && x < innerWidth && y < innerHeight) {
+		const hit = document.elementFromPoint(x, y);
+		if (hit && (hit === el || el.contains(hit))) return {x: x, y: y};
+		if (hit && hit.closest("dialog[open]") && !el.closest("dialog[open]")) return {wait: "a dialog covers the element"};
+	}
+	el.scrollIntoView({block: "center", inline: "center"});
+	await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+	return {wait: "scrolled the element into view"};
+})(%q)`
+
+type clickTarget struct {
+	X, Y float64
+	Wait string
+}
+
+// click clicks the element as a user would, with the mouse, where it is
+// when the page has settled (see clickTargetJS).
 func (b *browser) click(css string) {
 	b.t.Helper()
-	b.do(chromedp.Click(chromedp.CSS(css), chromedp.NodeVisible))
+	var at clickTarget
+	b.poll("click "+css, func(ctx context.Context) (bool, string, error) {
+		t, err := chromedp.Run(ctx, chromedp.Evaluate[clickTarget](fmt.Sprintf(clickTargetJS, css), chromedp.EvalAwaitPromise))
+		at = t
+		return err == nil && t.Wait == "", t.Wait, err
+	})
+	b.do(chromedp.MouseClickXY(at.X, at.Y))
 }
 
 func (b *browser) key(keys string) {
@@ -526,37 +571,87 @@ func (b *browser) key(keys string) {
 // eval evaluates JavaScript (awaiting a promise) and decodes the result.
 func eval[T any](b *browser, js string) T {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
 	defer cancel()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
 	require.NoError(b.t, err, "evaluate %s", js)
 	return v
 }
 
-// waitJS waits until the expression is truthy. It keeps asking across
-// navigations (a page being replaced has no context to evaluate in).
-func (b *browser) waitJS(js string) {
+// poll asks check until it reports done, and fails the test with the last
+// answer and what the page shows when that takes longer than stepTimeout.
+// It keeps asking across navigations (a page being replaced has no context
+// to evaluate in).
+func (b *browser) poll(what string, check func(ctx context.Context) (done bool, why string, err error)) {
 	b.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	tick := time.NewTicker(40 * time.Millisecond)
+	deadline := time.Now().Add(stepTimeout)
+	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
+	var why string
 	var last error
 	for {
-		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+js+")"))
+		ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+		done, w, err := check(ctx)
 		cancel()
-		if err == nil && ok {
+		if err == nil && done {
 			return
 		}
-		last = err
+		why, last = w, err
 		if time.Now().After(deadline) {
-			ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
-			state, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + " | notices: " + ((document.getElementById("toasts") || {}).textContent || "") + " | " + [...document.querySelectorAll(".error-text")].map(n => n.textContent).join(" | ")`))
+			ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+			state, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + " | pending API calls: " + (window.SH ? SH.pending() : "-") + " | lazy: " + [...document.querySelectorAll("[data-lazy]")].map(n => n.id + "=" + n.dataset.lazy).join(", ") + " | notices: " + ((document.getElementById("toasts") || {}).textContent || "") + " | " + [...document.querySelectorAll(".error-text")].map(n => n.textContent).join(" | ")`))
 			cancel()
-			b.t.Fatalf("timed out waiting for %s (last error: %v; page: %s)", js, last, state)
+			b.t.Fatalf("timed out waiting for %s (last answer: %q; last error: %v; page: %s)", what, why, last, state)
 		}
 		<-tick.C
 	}
+}
+
+// waitJS waits until the expression is truthy.
+func (b *browser) waitJS(js string) {
+	b.t.Helper()
+	b.poll(js, func(ctx context.Context) (bool, string, error) {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+js+")"))
+		return ok, "", err
+	})
+}
+
+// idle waits until the page has no API call in flight: what the last
+// action asked for has arrived at the server and been shown.
+func (b *browser) idle() {
+	b.t.Helper()
+	b.waitJS(`!window.SH || SH.pending() === 0`)
+}
+
+// revealJS scrolls the element matching the selector (%q) into view, as a
+// user scrolling down to it would, and reports whether the lazy section
+// it is has loaded and nothing else the scroll started is still loading.
+// The scroll is repeated on every look: a section that loads above it
+// (play counts above playlists) can push it out of view again before the
+// browser noticed it.
+const revealJS = `(async (sel) => {
+	const el = document.querySelector(sel);
+	if (!el) return "no element matches";
+	const r = el.getBoundingClientRect();
+	if (r.bottom <= 0 || r.top >= innerHeight) {
+		el.scrollIntoView({block: "start"});
+		await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+	}
+	if (el.dataset.lazy !== "done") return "the section is " + el.dataset.lazy;
+	const loading = [...document.querySelectorAll('[data-lazy="loading"]')].map((n) => n.id);
+	if (loading.length) return "still loading: " + loading.join(", ");
+	if (SH.pending() > 0) return SH.pending() + " API calls in flight";
+	return "";
+})(%q)`
+
+// reveal scrolls to a lazily loaded section of the dashboard and waits
+// until it has loaded.
+func (b *browser) reveal(css string) {
+	b.t.Helper()
+	b.poll("the section "+css+" to load", func(ctx context.Context) (bool, string, error) {
+		why, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(revealJS, css), chromedp.EvalAwaitPromise))
+		return err == nil && why == "", why, err
+	})
 }
 
 type readyInfo struct {

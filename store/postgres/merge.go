@@ -81,7 +81,7 @@ func (s *Store) MergeTracks(ctx context.Context, p *store.MergeTracksParams) (in
 				dropped = append(dropped, c)
 			}
 		}
-		if err := mergeRollups(ctx, tx, p.Into, from, all, credits, taken, dropped); err != nil {
+		if err := mergeRollups(ctx, tx, all, credits, taken, dropped); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE playlist_tracks SET track_id = $1 WHERE track_id = ANY($2)`, p.Into, from); err != nil {
@@ -191,10 +191,10 @@ func movePlays(ctx context.Context, tx pgx.Tx, into string, plays []userPlay) ([
 	return ok, nil
 }
 
-// mergeRollups brings the rollups in line with a merge: taken are the From
-// plays (moved or dropped), dropped those that are gone, credits the
-// albums and artists of the tracks involved.
-func mergeRollups(ctx context.Context, tx pgx.Tx, into string, from, all []string, credits map[string]credit, taken, dropped []userPlay) error {
+// mergeRollups brings the rollups in line with a merge of the tracks all
+// (Into and From): taken are the From plays (moved or dropped), dropped
+// those that are gone, credits the albums and artists of the tracks.
+func mergeRollups(ctx context.Context, tx pgx.Tx, all []string, credits map[string]credit, taken, dropped []userPlay) error {
 	if len(taken) == 0 {
 		return nil
 	}
@@ -238,8 +238,11 @@ func mergeRollups(ctx context.Context, tx pgx.Tx, into string, from, all []strin
 	if err := refreshAlbums(ctx, tx, users, albums); err != nil {
 		return err
 	}
-	if err := refreshTops(ctx, tx, "t", users, years, from, []string{into}); err != nil {
+	if err := refreshTotals(ctx, tx, users); err != nil {
 		return err
 	}
-	return refreshTops(ctx, tx, "a", users, years, artists, artists)
+	if err := refreshTops(ctx, tx, "t", users, years); err != nil {
+		return err
+	}
+	return refreshTops(ctx, tx, "a", users, years)
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -246,7 +247,7 @@ func (s *Store) ListPlaylistTracks(ctx context.Context, userID, playlistID strin
 		out = nil
 		var one int
 		if err := tx.QueryRow(ctx, `SELECT 1 FROM playlists WHERE id = $1`, playlistID).Scan(&one); err != nil {
-			if err == pgx.ErrNoRows {
+			if errors.Is(err, pgx.ErrNoRows) {
 				return notFound(op, "playlist %q", playlistID)
 			}
 			return err

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -70,7 +71,7 @@ func (s *Store) InsertPlays(ctx context.Context, p *store.InsertPlaysParams) (*s
 			)
 			err := tx.QueryRow(ctx, `SELECT user_id, excluded FROM imports WHERE id = $1 FOR UPDATE`, importID).Scan(&owner, &raw)
 			if err != nil {
-				if err == pgx.ErrNoRows {
+				if errors.Is(err, pgx.ErrNoRows) {
 					return notFound(op, "import %q", importID)
 				}
 				return err
@@ -93,8 +94,14 @@ func (s *Store) InsertPlays(ctx context.Context, p *store.InsertPlaysParams) (*s
 		if err != nil {
 			return err
 		}
-		if err := addPlays(ctx, tx, p.UserID, inserted); err != nil {
-			return err
+		if len(inserted) > 0 {
+			credits, err := storedCredits(ctx, tx, tracks)
+			if err != nil {
+				return err
+			}
+			if err := addPlays(ctx, tx, p.UserID, inserted, credits); err != nil {
+				return err
+			}
 		}
 		res.Inserted = len(inserted)
 		res.Duplicates = len(rows) - len(inserted)
@@ -145,7 +152,7 @@ func cmpInt64(a, b int64) int {
 func userExists(ctx context.Context, q querier, id string) error {
 	var one int
 	err := q.QueryRow(ctx, `SELECT 1 FROM users WHERE id = $1 FOR KEY SHARE`, id).Scan(&one)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return notFound("user", "user %q", id)
 	}
 	return err
@@ -260,32 +267,23 @@ func (s *Store) LatestPlay(ctx context.Context, userID string, source store.Sour
 	return &pl, nil
 }
 
-// Extreme instants standing for unbounded filter edges; they are far
-// outside any play yet inside PostgreSQL's timestamptz range.
-var (
-	minTime = time.Date(1, time.January, 1, 0, 0, 0, 0, time.UTC)
-	maxTime = time.Date(9999, time.January, 1, 0, 0, 0, 0, time.UTC)
+// Unix milliseconds standing for unbounded filter edges: far outside any
+// play, yet inside PostgreSQL's timestamptz range (years 1 and 9999).
+const (
+	minMS = -62_135_596_800_000
+	maxMS = 253_370_764_800_000
 )
 
-// bounds returns [from, to) as stored instants. Plays are whole
-// milliseconds, so rounding the edges up to the millisecond keeps exactly
-// the plays with from <= played_at < to.
+// bounds returns [from, to) as stored instants: whole milliseconds, zero
+// edges unbounded. A filter edge keeps its millisecond (sub-millisecond
+// digits are dropped, as everywhere times are stored).
 func bounds(from, to time.Time) (time.Time, time.Time) {
-	lo, hi := minTime, maxTime
+	lo, hi := msTime(minMS), msTime(maxMS)
 	if !from.IsZero() {
-		lo = time.UnixMilli(ceilMS(from)).UTC()
+		lo = ts(from)
 	}
 	if !to.IsZero() {
-		hi = time.UnixMilli(ceilMS(to)).UTC()
+		hi = ts(to)
 	}
 	return lo, hi
-}
-
-// ceilMS is t in unix milliseconds, rounded up.
-func ceilMS(t time.Time) int64 {
-	m := t.UnixMilli()
-	if time.UnixMilli(m).Before(t) {
-		m++
-	}
-	return m
 }

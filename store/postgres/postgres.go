@@ -132,7 +132,11 @@ func (s *Store) open(ctx context.Context) error {
 		return fmt.Errorf("store/postgres: connect to %s: %w", s.addr, err)
 	}
 	if s.schema != "" {
-		if _, err := s.pool.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{s.schema}.Sanitize()); err != nil {
+		// Replicas starting together race to create the schema; the
+		// losers see a unique violation on pg_namespace, which is fine.
+		_, err := s.pool.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{s.schema}.Sanitize())
+		var pe *pgconn.PgError
+		if err != nil && !(errors.As(err, &pe) && (pe.Code == "23505" || pe.Code == "42P06")) {
 			return fmt.Errorf("store/postgres: create schema %q on %s: %w", s.schema, s.addr, err)
 		}
 	}

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"strings"
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
@@ -15,19 +16,31 @@ type signedSpan struct {
 	sign int32
 }
 
+// yearPart is what a rangePlan reads of one UTC year's rollups: the whole
+// year (plays, time and the year bit sets), or months first..last.
+type yearPart struct {
+	year        int16
+	whole       bool
+	first, last int // months, 1..12, when not whole
+}
+
 // rangePlan says how to count plays per item (track, artist, album) over a
-// range exactly: the per-year rollups of years, plus or minus the plays of
-// raw spans. A UTC year the range covers in part is read from its rollup
-// minus the plays outside the range when that part is the smaller, and
-// from its plays otherwise, so raw reads never exceed half a year per edge.
+// range exactly: the per-year rollups of parts, plus or minus the plays of
+// raw spans. A UTC month the range covers in part is read from its rollup
+// minus the plays outside the range when that is the smaller part, and
+// from its plays otherwise, so raw reads never exceed half a month at each
+// edge of the range.
 type rangePlan struct {
-	all        bool    // the range holds every play: read the all-time rollups
-	years      []int16 // UTC years read from the per-year rollups
-	minusYears []int16 // those of years that raw spans are subtracted from
-	spans      []signedSpan
+	all   bool // the range holds every play: read the all-time rollups
+	parts []yearPart
+	spans []signedSpan
 }
 
 func yearStartMS(y int) int64 { return time.Date(y, time.January, 1, 0, 0, 0, 0, time.UTC).UnixMilli() }
+
+func monthStartMS(y, m int) int64 {
+	return time.Date(y, time.Month(m), 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+}
 
 // planRange plans [lo, hi) given the first and last play in scope (unix
 // ms, both inclusive).
@@ -41,36 +54,73 @@ func planRange(lo, hi, first, last int64) rangePlan {
 		return p
 	}
 	for y := utcYear(lo); y <= utcYear(hi-1); y++ {
-		ys, ye := max(yearStartMS(y), first), min(yearStartMS(y+1), last+1)
-		a, b := max(lo, ys), min(hi, ye)
-		if a >= b {
-			continue
+		part := yearPart{year: int16(y), whole: true, first: 13} //nolint:gosec // years fit
+		for m := 1; m <= 12; m++ {
+			// The month as far as plays go, and the range's piece of it.
+			ms, me := max(monthStartMS(y, m), first), min(monthStartMS(y, m+1), last+1)
+			if ms >= me {
+				continue // no plays: any reading of it is exact
+			}
+			a, b := max(lo, ms), min(hi, me)
+			if a >= b {
+				part.whole = false
+				continue
+			}
+			outside := (a - ms) + (me - b)
+			switch {
+			case outside == 0:
+			case outside < b-a:
+				part.whole = false
+				if ms < a {
+					p.spans = append(p.spans, signedSpan{span{ms, a}, -1})
+				}
+				if b < me {
+					p.spans = append(p.spans, signedSpan{span{b, me}, -1})
+				}
+			default:
+				part.whole = false
+				p.spans = append(p.spans, signedSpan{span{a, b}, 1})
+				continue
+			}
+			part.first, part.last = min(part.first, m), max(part.last, m)
 		}
-		outside := (a - ys) + (ye - b)
-		switch {
-		case outside == 0:
-			p.years = append(p.years, int16(y)) //nolint:gosec // years fit
-		case outside < b-a:
-			p.years = append(p.years, int16(y))           //nolint:gosec // years fit
-			p.minusYears = append(p.minusYears, int16(y)) //nolint:gosec // years fit
-			if ys < a {
-				p.spans = append(p.spans, signedSpan{span{ys, a}, -1})
-			}
-			if b < ye {
-				p.spans = append(p.spans, signedSpan{span{b, ye}, -1})
-			}
-		default:
-			p.spans = append(p.spans, signedSpan{span{a, b}, 1})
+		if part.whole {
+			part.first, part.last = 1, 12
+		}
+		if part.last > 0 {
+			p.parts = append(p.parts, part)
 		}
 	}
 	return p
 }
 
-// yearMask is the "years" bit set of the plan's years, and whether every
-// one of them has a bit.
+// wholeYears returns the years the plan reads whole.
+func (p rangePlan) wholeYears() []int16 {
+	var ys []int16
+	for _, pt := range p.parts {
+		if pt.whole {
+			ys = append(ys, pt.year)
+		}
+	}
+	return ys
+}
+
+// partial returns the plan without its whole years.
+func (p rangePlan) partial() rangePlan {
+	q := rangePlan{spans: p.spans}
+	for _, pt := range p.parts {
+		if !pt.whole {
+			q.parts = append(q.parts, pt)
+		}
+	}
+	return q
+}
+
+// yearMask is the "years" bit set of the plan's whole years, and whether
+// every one of them has a bit.
 func (p rangePlan) yearMask() (int64, bool) {
 	var m int64
-	for _, y := range p.years {
+	for _, y := range p.wholeYears() {
 		b := yearBit(int(y))
 		if b == 0 {
 			return 0, false
@@ -80,30 +130,14 @@ func (p rangePlan) yearMask() (int64, bool) {
 	return m, true
 }
 
-// hasMinus reports whether the plan subtracts raw plays.
-func (p rangePlan) hasMinus() bool { return len(p.minusYears) > 0 }
-
-// minusSpans returns the spans the plan subtracts.
-func (p rangePlan) minusSpans() []span {
-	var out []span
-	for _, s := range p.spans {
-		if s.sign < 0 {
-			out = append(out, s.span)
-		}
-	}
-	return out
-}
-
 // outsideMinus is a condition true when the timestamptz expression col
 // lies in none of the plan's subtracted spans.
 func (p rangePlan) outsideMinus(col string) sq.Sqlizer {
-	ms := p.minusSpans()
-	if len(ms) == 0 {
-		return sq.Expr("true")
-	}
-	conds := make(sq.And, len(ms))
-	for i, s := range ms {
-		conds[i] = sq.Expr("NOT ("+col+" >= ? AND "+col+" < ?)", msTime(s.lo), msTime(s.hi))
+	conds := sq.And{sq.Expr("true")}
+	for _, s := range p.spans {
+		if s.sign < 0 {
+			conds = append(conds, sq.Expr("NOT ("+col+" >= ? AND "+col+" < ?)", msTime(s.lo), msTime(s.hi)))
+		}
 	}
 	return conds
 }
@@ -168,10 +202,19 @@ func rollupFrom(sc scope, table, cond string, args ...any) sq.Sqlizer {
 	return sq.Expr("users u CROSS JOIN LATERAL (SELECT * FROM "+table+" r WHERE r.user_id = u.id AND "+cond+" OFFSET 0) r", args...)
 }
 
+// monthSum is the sum of a per-month array column over months first..last.
+func monthSum(col string, first, last int) string {
+	terms := make([]string, 0, last-first+1)
+	for m := first; m <= last; m++ {
+		terms = append(terms, col+"["+itoa(int64(m))+"]")
+	}
+	return "(" + strings.Join(terms, " + ") + ")"
+}
+
 // itemSums selects (id, c, m, l, inv): plays, time listened and last play
 // per item of kind in the plan, for items with plays. inv is true when the
-// last play of a rollup fell in a subtracted span: l then is not the last
-// play in the range, and the caller must look it up.
+// last play a rollup row knows may lie outside the range: l then is not
+// the last play in the range, and the caller must look it up.
 func itemSums(sc scope, kind store.TopKind, plan rangePlan) sq.Sqlizer {
 	k := kindOf(kind)
 	if plan.all {
@@ -180,33 +223,46 @@ func itemSums(sc scope, kind store.TopKind, plan rangePlan) sq.Sqlizer {
 		}
 		return sq.Expr("SELECT " + k.col + " AS id, sum(plays) AS c, sum(ms_played) AS m, max(last_played) AS l, false AS inv FROM " + k.total + " GROUP BY " + k.col)
 	}
-	var parts []sq.Sqlizer
-	if len(plan.years) > 0 {
-		valid := plan.outsideMinus("r.last_played")
+	table, col := k.year, "r."+k.col
+	if kind == store.TopAlbums {
+		table, col = "user_year_tracks", "t.album_id"
+	}
+	from := func(cond string, args ...any) sq.Sqlizer {
+		f := rollupFrom(sc, table, cond, args...)
 		if kind == store.TopAlbums {
-			parts = append(parts, sq.Expr("SELECT t.album_id AS id, r.plays AS c, r.ms_played AS m, r.last_played AS l, NOT (?) AS inv FROM ? JOIN tracks t ON t.id = r.track_id WHERE t.album_id IS NOT NULL",
-				valid, rollupFrom(sc, "user_year_tracks", "r.year = ANY(?)", plan.years)))
-		} else {
-			parts = append(parts, sq.Expr("SELECT r."+k.col+" AS id, r.plays AS c, r.ms_played AS m, r.last_played AS l, NOT (?) AS inv FROM ?",
-				valid, rollupFrom(sc, k.year, "r.year = ANY(?)", plan.years)))
+			return sq.Expr("? JOIN tracks t ON t.id = r.track_id AND t.album_id IS NOT NULL", f)
 		}
+		return f
+	}
+	var parts []sq.Sqlizer
+	if ys := plan.wholeYears(); len(ys) > 0 {
+		parts = append(parts, sq.Expr("SELECT "+col+" AS id, r.plays AS c, r.ms_played AS m, r.last_played AS l, false AS inv FROM ?",
+			from("r.year = ANY(?)", ys)))
+	}
+	for _, pt := range plan.parts {
+		if pt.whole {
+			continue
+		}
+		// The row's last play is the last in the range only if it lies
+		// in the months read and outside subtracted spans.
+		y := int(pt.year)
+		valid := sq.And{sq.Expr("r.last_played >= ? AND r.last_played < ?",
+			msTime(monthStartMS(y, pt.first)), msTime(monthStartMS(y, pt.last+1))), plan.outsideMinus("r.last_played")}
+		c := monthSum("r.months", pt.first, pt.last)
+		parts = append(parts, sq.Expr("SELECT "+col+" AS id, "+c+" AS c, "+monthSum("r.months_ms", pt.first, pt.last)+" AS m,"+
+			" r.last_played AS l, NOT (?) AS inv FROM ?", valid, from("r.year = ? AND "+c+" > 0", pt.year)))
 	}
 	if len(plan.spans) > 0 {
 		parts = append(parts, sq.Expr("SELECT "+k.rawID+" AS id, count(*) * s.sign AS c, sum(p.ms_played) * s.sign AS m,"+
 			" CASE WHEN s.sign > 0 THEN max(p.played_at) END AS l, false AS inv FROM ? "+k.rawJoin+
 			" GROUP BY "+k.rawID+", s.sign", rawPlaysFrom(sc, plan.spans)))
 	}
-	switch len(parts) {
-	case 0:
+	if len(parts) == 0 {
 		return sq.Expr("SELECT NULL::text AS id, 0::bigint AS c, 0::bigint AS m, NULL::timestamptz AS l, false AS inv WHERE false")
-	case 1:
-		if len(plan.years) == 0 {
-			return sq.Expr("SELECT id, c, m, l, inv FROM (?) x", parts[0])
-		}
 	}
 	u := parts[0]
-	if len(parts) == 2 {
-		u = sq.Expr("? UNION ALL ?", parts[0], parts[1])
+	for _, pt := range parts[1:] {
+		u = sq.Expr("? UNION ALL ?", u, pt)
 	}
 	return sq.Expr("SELECT id, sum(c) AS c, sum(m) AS m, max(l) AS l, bool_or(inv) AS inv FROM (?) x GROUP BY id HAVING sum(c) > 0", u)
 }

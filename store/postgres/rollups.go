@@ -2,11 +2,14 @@ package postgres
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/spotifyhist/spotifyhist/store"
 )
 
 // Time units of the rollups, in milliseconds.
@@ -38,6 +41,11 @@ func yearBitSQL(expr string) string {
 // utcYearSQL is the UTC year of a timestamptz column.
 func utcYearSQL(col string) string {
 	return "extract(year FROM " + col + " AT TIME ZONE 'UTC')::smallint"
+}
+
+// utcMonthSQL is the UTC month (1..12) of a timestamptz column.
+func utcMonthSQL(col string) string {
+	return "extract(month FROM " + col + " AT TIME ZONE 'UTC')::int"
 }
 
 func floorDiv(a, b int64) int64 {
@@ -90,6 +98,8 @@ type sum struct {
 	ms          int64
 	first, last int64 // unix ms
 	years       int64
+	months      [12]int32 // per UTC month, for per-year rows
+	monthsMS    [12]int64
 }
 
 func (s *sum) add(p *playRow) {
@@ -100,7 +110,34 @@ func (s *sum) add(p *playRow) {
 	s.ms += p.ms
 	s.first = min(s.first, p.at)
 	s.last = max(s.last, p.at)
-	s.years |= yearBit(utcYear(p.at))
+	t := time.UnixMilli(p.at).UTC()
+	s.years |= yearBit(t.Year())
+	s.months[t.Month()-1]++
+	s.monthsMS[t.Month()-1] += p.ms
+}
+
+// monthsAdded is the SET list that adds excluded's per-month arrays to a
+// per-year rollup row, element by element.
+func monthsAdded(table string) string {
+	var n, ms []string
+	for m := 1; m <= 12; m++ {
+		i := itoa(int64(m))
+		n = append(n, table+".months["+i+"] + excluded.months["+i+"]")
+		ms = append(ms, table+".months_ms["+i+"] + excluded.months_ms["+i+"]")
+	}
+	return "months = ARRAY[" + strings.Join(n, ", ") + "], months_ms = ARRAY[" + strings.Join(ms, ", ") + "]"
+}
+
+// monthsOf is the SELECT list computing per-month arrays from plays p
+// (with a UTC month column mo) grouped into a per-year rollup row.
+func monthsOf() string {
+	var n, ms []string
+	for m := 1; m <= 12; m++ {
+		i := itoa(int64(m))
+		n = append(n, "count(*) FILTER (WHERE mo = "+i+")::int")
+		ms = append(ms, "coalesce(sum(ms_played) FILTER (WHERE mo = "+i+"), 0)::bigint")
+	}
+	return "ARRAY[" + strings.Join(n, ", ") + "], ARRAY[" + strings.Join(ms, ", ") + "]"
 }
 
 // yearKey names a per-year rollup row.
@@ -109,18 +146,44 @@ type yearKey struct {
 	id   string
 }
 
-// addPlays adds plays just inserted for a user to every rollup.
-func addPlays(ctx context.Context, tx pgx.Tx, userID string, plays []playRow) error {
+// storedCredits returns the stored album and artists of the given tracks,
+// as just upserted: those of the tracks themselves unless the stored row
+// differs from them (an unlinked track stored before with other metadata).
+func storedCredits(ctx context.Context, q querier, tracks []store.Track) (map[string]credit, error) {
+	out := make(map[string]credit, len(tracks))
+	ids := make([]string, len(tracks))
+	hashes := make([]int64, len(tracks))
+	for i := range tracks {
+		tr := &tracks[i]
+		c := credit{album: tr.Album.ID}
+		for _, a := range tr.Artists {
+			c.artists = append(c.artists, a.ID)
+		}
+		out[tr.ID] = c
+		ids[i], hashes[i] = tr.ID, metaHash(tr)
+	}
+	rows, err := q.Query(ctx, `SELECT t.id FROM unnest($1::text[], $2::bigint[]) AS i(id, hash)
+		JOIN tracks t ON t.id = i.id AND t.meta_hash <> i.hash`, ids, hashes)
+	if err != nil {
+		return nil, err
+	}
+	differ, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(differ) == 0 {
+		return out, err
+	}
+	stored, err := loadCredits(ctx, q, differ)
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(out, stored)
+	return out, nil
+}
+
+// addPlays adds plays just inserted for a user to every rollup. credits
+// holds the stored album and artists of their tracks.
+func addPlays(ctx context.Context, tx pgx.Tx, userID string, plays []playRow, credits map[string]credit) error {
 	if len(plays) == 0 {
 		return nil
-	}
-	ids := map[string]struct{}{}
-	for _, p := range plays {
-		ids[p.track] = struct{}{}
-	}
-	credits, err := loadCredits(ctx, tx, slices.Collect(mapsKeys(ids)))
-	if err != nil {
-		return err
 	}
 	tracks, artists, albums := map[string]*sum{}, map[string]*sum{}, map[string]*sum{}
 	yTracks, yArtists := map[yearKey]*sum{}, map[yearKey]*sum{}
@@ -154,13 +217,32 @@ func addPlays(ctx context.Context, tx pgx.Tx, userID string, plays []playRow) er
 			get(albums, c.album).add(p)
 		}
 	}
-	if err := upsertTotals(ctx, tx, "user_tracks", "track_id", userID, tracks, true); err != nil {
+	var tot struct {
+		n                        int64
+		ms                       int64
+		tracks, artists, albums int32
+	}
+	for _, p := range plays {
+		tot.n++
+		tot.ms += p.ms
+	}
+	var err error
+	if tot.tracks, err = upsertTotals(ctx, tx, "user_tracks", "track_id", userID, tracks, true); err != nil {
 		return err
 	}
-	if err := upsertTotals(ctx, tx, "user_artists", "artist_id", userID, artists, false); err != nil {
+	if tot.artists, err = upsertTotals(ctx, tx, "user_artists", "artist_id", userID, artists, false); err != nil {
 		return err
 	}
-	if err := upsertTotals(ctx, tx, "user_albums", "album_id", userID, albums, false); err != nil {
+	if tot.albums, err = upsertTotals(ctx, tx, "user_albums", "album_id", userID, albums, false); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO user_totals (user_id, plays, ms_played, tracks, artists, albums) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (user_id) DO UPDATE SET
+			plays = user_totals.plays + excluded.plays, ms_played = user_totals.ms_played + excluded.ms_played,
+			tracks = user_totals.tracks + excluded.tracks, artists = user_totals.artists + excluded.artists,
+			albums = user_totals.albums + excluded.albums`,
+		userID, tot.n, tot.ms, tot.tracks, tot.artists, tot.albums); err != nil {
 		return err
 	}
 	for _, t := range []struct {
@@ -175,10 +257,10 @@ func addPlays(ctx context.Context, tx pgx.Tx, userID string, plays []playRow) er
 }
 
 // upsertTotals adds sums to an all-time rollup (user_tracks, user_artists
-// or user_albums), in key order.
-func upsertTotals(ctx context.Context, tx pgx.Tx, table, col, userID string, m map[string]*sum, withFirst bool) error {
+// or user_albums), in key order, and returns the number of rows it created.
+func upsertTotals(ctx context.Context, tx pgx.Tx, table, col, userID string, m map[string]*sum, withFirst bool) (int32, error) {
 	if len(m) == 0 {
-		return nil
+		return 0, nil
 	}
 	keys := slices.Sorted(mapsKeys(m))
 	n := make([]int32, len(keys))
@@ -211,8 +293,9 @@ func upsertTotals(ctx context.Context, tx pgx.Tx, table, col, userID string, m m
 				last_played = greatest(` + table + `.last_played, excluded.last_played),
 				years = ` + table + `.years | excluded.years`
 	}
-	_, err := tx.Exec(ctx, sql, args...)
-	return err
+	var created int32
+	err := tx.QueryRow(ctx, `WITH w AS (`+sql+` RETURNING xmax = 0 AS created) SELECT count(*) FILTER (WHERE created) FROM w`, args...).Scan(&created)
+	return created, err
 }
 
 // upsertYears adds sums to a per-year rollup and raises the year's top
@@ -240,78 +323,146 @@ func upsertYears(ctx context.Context, tx pgx.Tx, table, col, kind, userID string
 	n := make([]int32, len(keys))
 	ms := make([]int64, len(keys))
 	last := make([]time.Time, len(keys))
+	months := make([]int32, 0, 12*len(keys))
+	monthsMS := make([]int64, 0, 12*len(keys))
 	for i, k := range keys {
 		s := m[k]
 		years[i], ids[i], n[i], ms[i], last[i] = k.year, k.id, s.n, s.ms, msTime(s.last)
+		months = append(months, s.months[:]...)
+		monthsMS = append(monthsMS, s.monthsMS[:]...)
 	}
 	rows, err := tx.Query(ctx, `
-		INSERT INTO `+table+` (user_id, year, `+col+`, plays, ms_played, last_played)
-		SELECT $1, * FROM unnest($2::smallint[], $3::text[], $4::int[], $5::bigint[], $6::timestamptz[])
+		INSERT INTO `+table+` (user_id, year, `+col+`, plays, ms_played, last_played, months, months_ms)
+		SELECT $1, y, id, n, ms, last, ($7::int[])[(i - 1) * 12 + 1 : i * 12], ($8::bigint[])[(i - 1) * 12 + 1 : i * 12]
+		FROM unnest($2::smallint[], $3::text[], $4::int[], $5::bigint[], $6::timestamptz[]) WITH ORDINALITY AS r(y, id, n, ms, last, i)
 		ON CONFLICT (user_id, year, `+col+`) DO UPDATE SET
 			plays = `+table+`.plays + excluded.plays,
 			ms_played = `+table+`.ms_played + excluded.ms_played,
-			last_played = greatest(`+table+`.last_played, excluded.last_played)
-		RETURNING year, `+col+`, plays`, userID, years, ids, n, ms, last)
+			last_played = greatest(`+table+`.last_played, excluded.last_played),
+			`+monthsAdded(table)+`
+		RETURNING year, `+col+`, plays, xmax = 0`, userID, years, ids, n, ms, last, months, monthsMS)
 	if err != nil {
 		return err
 	}
-	type top struct {
-		id    string
-		plays int32
-	}
-	best := map[int16]top{}
+	best := map[int16][]topEntry{}
+	created := map[int16]int32{}
 	var (
-		y  int16
-		id string
-		c  int32
+		y   int16
+		id  string
+		c   int32
+		new bool
 	)
-	if _, err := pgx.ForEachRow(rows, []any{&y, &id, &c}, func() error {
-		if b, ok := best[y]; !ok || c > b.plays || (c == b.plays && id < b.id) {
-			best[y] = top{id, c}
+	if _, err := pgx.ForEachRow(rows, []any{&y, &id, &c, &new}, func() error {
+		best[y] = append(best[y], topEntry{id, c})
+		if new {
+			created[y]++
 		}
 		return nil
 	}); err != nil {
 		return err
 	}
-	ty := make([]int16, 0, len(best))
-	for y := range best {
-		ty = append(ty, y)
-	}
-	slices.Sort(ty)
-	tid := make([]string, len(ty))
-	tn := make([]int32, len(ty))
-	for i, y := range ty {
-		tid[i], tn[i] = best[y].id, best[y].plays
-	}
-	return raiseTops(ctx, tx, userID, kind, ty, tid, tn)
+	return raiseTops(ctx, tx, userID, kind, best, created)
 }
 
-// raiseTops replaces the stored tops of the user's years by the given
-// candidates where they rank higher.
-func raiseTops(ctx context.Context, tx pgx.Tx, userID, kind string, years []int16, ids []string, plays []int32) error {
-	if len(years) == 0 {
+// topsKept is the number of items user_year_tops keeps per year.
+const topsKept = 8
+
+// topEntry is one item of a year's tops.
+type topEntry struct {
+	id    string
+	plays int32
+}
+
+// rankTops sorts entries best first and keeps the first topsKept, one per
+// id (the last entry of an id wins).
+func rankTops(entries []topEntry) []topEntry {
+	seen := map[string]int32{}
+	for _, e := range entries {
+		seen[e.id] = e.plays
+	}
+	out := make([]topEntry, 0, len(seen))
+	for id, n := range seen {
+		out = append(out, topEntry{id, n})
+	}
+	slices.SortFunc(out, func(a, b topEntry) int {
+		if a.plays != b.plays {
+			return int(b.plays - a.plays)
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	return out[:min(len(out), topsKept)]
+}
+
+// raiseTops merges the new counts of items (which only grew) into the
+// stored tops of the user's years, and adds created to their numbers of
+// items. Items outside both a stored list and the new counts rank below
+// the stored list, so the merge is exact.
+func raiseTops(ctx context.Context, tx pgx.Tx, userID, kind string, counts map[int16][]topEntry, created map[int16]int32) error {
+	if len(counts) == 0 {
 		return nil
 	}
-	_, err := tx.Exec(ctx, `
-		INSERT INTO user_year_tops (user_id, year, kind, id, plays)
-		SELECT $1, y, $2, id, n FROM unnest($3::smallint[], $4::text[], $5::int[]) AS c(y, id, n)
-		ON CONFLICT (user_id, year, kind) DO UPDATE SET id = excluded.id, plays = excluded.plays
-		WHERE excluded.plays > user_year_tops.plays
-			OR (excluded.plays = user_year_tops.plays AND excluded.id < user_year_tops.id)`,
-		userID, kind, years, ids, plays)
+	years := slices.Sorted(func(yield func(int16) bool) {
+		for y := range counts {
+			if !yield(y) {
+				return
+			}
+		}
+	})
+	rows, err := tx.Query(ctx, `SELECT year, items, ids, plays FROM user_year_tops
+		WHERE user_id = $1 AND kind = $2 AND year = ANY($3) ORDER BY year FOR UPDATE`, userID, kind, years)
+	if err != nil {
+		return err
+	}
+	stored := map[int16][]topEntry{}
+	items := map[int16]int32{}
+	var (
+		y     int16
+		n     int32
+		ids   []string
+		plays []int32
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&y, &n, &ids, &plays}, func() error {
+		items[y] = n
+		for i := range ids {
+			stored[y] = append(stored[y], topEntry{ids[i], plays[i]})
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	var (
+		ys   []int16
+		ns   []int32
+		tids []string
+		tn   []int32
+	)
+	for _, y := range years {
+		for _, e := range rankTops(append(stored[y], counts[y]...)) {
+			ys, ns, tids, tn = append(ys, y), append(ns, items[y]+created[y]), append(tids, e.id), append(tn, e.plays)
+		}
+	}
+	_, err = tx.Exec(ctx, `
+		INSERT INTO user_year_tops (user_id, year, kind, items, ids, plays)
+		SELECT $1, y, $2, min(items), array_agg(id ORDER BY n), array_agg(c ORDER BY n)
+		FROM unnest($3::smallint[], $4::int[], $5::text[], $6::int[]) WITH ORDINALITY AS e(y, items, id, c, n)
+		GROUP BY y
+		ON CONFLICT (user_id, year, kind) DO UPDATE SET items = excluded.items, ids = excluded.ids, plays = excluded.plays`,
+		userID, kind, ys, ns, tids, tn)
 	return err
 }
 
 // addDayRollups adds (sign = 1) or removes (sign = -1) plays from
-// user_days, deleting days left without plays.
+// user_days, deleting days left without plays. The running totals are
+// added up here, from the stored rows locked for update.
 func addDayRollups(ctx context.Context, tx pgx.Tx, userID string, plays []playRow, sign int) error {
 	type agg struct {
-		n     int32
-		ms    int64
-		slotN [quarters]int32
-		slotM [quarters]int64
+		n    int32
+		ms   int64
+		cumN [quarters]int32
+		cumM [quarters]int64
 	}
 	by := map[int32]*agg{}
+	s32, s64 := int32(sign), int64(sign) //nolint:gosec // ±1
 	for _, p := range plays {
 		day := int32(floorDiv(p.at, dayMS)) //nolint:gosec // days since 1970 fit easily
 		a := by[day]
@@ -319,11 +470,13 @@ func addDayRollups(ctx context.Context, tx pgx.Tx, userID string, plays []playRo
 			a = &agg{}
 			by[day] = a
 		}
-		slot := floorMod(p.at, dayMS) / quarterMS
-		a.n++
-		a.ms += p.ms
-		a.slotN[slot]++
-		a.slotM[slot] += p.ms
+		a.n += s32
+		a.ms += s64 * p.ms
+		// A play in quarter-hour q counts in the running totals after it.
+		for q := floorMod(p.at, dayMS)/quarterMS + 1; q <= quarters; q++ {
+			a.cumN[q-1] += s32
+			a.cumM[q-1] += s64 * p.ms
+		}
 	}
 	days := slices.Sorted(func(yield func(int32) bool) {
 		for d := range by {
@@ -332,38 +485,64 @@ func addDayRollups(ctx context.Context, tx pgx.Tx, userID string, plays []playRo
 			}
 		}
 	})
-	s := int32(sign)   //nolint:gosec // ±1
-	s64 := int64(sign) // ±1
-	n := make([]int32, len(days))
-	ms := make([]int64, len(days))
-	cumN := make([]int32, 0, len(days)*quarters)
-	cumM := make([]int64, 0, len(days)*quarters)
-	for i, d := range days {
-		a := by[d]
-		n[i], ms[i] = s*a.n, s64*a.ms
-		var cn int32
-		var cm int64
-		for q := range quarters {
-			cn += a.slotN[q]
-			cm += a.slotM[q]
-			cumN = append(cumN, s*cn)
-			cumM = append(cumM, s64*cm)
+	rows, err := tx.Query(ctx, `SELECT day, plays, ms_played, cum_plays, cum_ms FROM user_days
+		WHERE user_id = $1 AND day = ANY($2) ORDER BY day FOR UPDATE`, userID, days)
+	if err != nil {
+		return err
+	}
+	var (
+		day  int32
+		n    int32
+		ms   int64
+		cumN []int32
+		cumM []int64
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&day, &n, &ms, &cumN, &cumM}, func() error {
+		a := by[day]
+		a.n += n
+		a.ms += ms
+		for i := range quarters {
+			a.cumN[i] += cumN[i]
+			a.cumM[i] += cumM[i]
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	var keep, gone []int32
+	for _, d := range days {
+		if by[d].n > 0 {
+			keep = append(keep, d)
+		} else {
+			gone = append(gone, d)
 		}
 	}
-	_, err := tx.Exec(ctx, `
+	if len(gone) > 0 {
+		if _, err := tx.Exec(ctx, `DELETE FROM user_days WHERE user_id = $1 AND day = ANY($2)`, userID, gone); err != nil {
+			return err
+		}
+	}
+	if len(keep) == 0 {
+		return nil
+	}
+	ns := make([]int32, len(keep))
+	mss := make([]int64, len(keep))
+	allN := make([]int32, 0, len(keep)*quarters)
+	allM := make([]int64, 0, len(keep)*quarters)
+	for i, d := range keep {
+		a := by[d]
+		ns[i], mss[i] = a.n, a.ms
+		allN = append(allN, a.cumN[:]...)
+		allM = append(allM, a.cumM[:]...)
+	}
+	_, err = tx.Exec(ctx, `
 		INSERT INTO user_days (user_id, day, plays, ms_played, cum_plays, cum_ms)
 		SELECT $1, d.day, d.n, d.ms, ($5::int[])[(d.i - 1) * 96 + 1 : d.i * 96], ($6::bigint[])[(d.i - 1) * 96 + 1 : d.i * 96]
 		FROM unnest($2::int[], $3::int[], $4::bigint[]) WITH ORDINALITY AS d(day, n, ms, i)
 		ON CONFLICT (user_id, day) DO UPDATE SET
-			plays = user_days.plays + excluded.plays,
-			ms_played = user_days.ms_played + excluded.ms_played,
-			cum_plays = ARRAY(SELECT a + b FROM unnest(user_days.cum_plays, excluded.cum_plays) WITH ORDINALITY AS x(a, b, o) ORDER BY o),
-			cum_ms = ARRAY(SELECT a + b FROM unnest(user_days.cum_ms, excluded.cum_ms) WITH ORDINALITY AS x(a, b, o) ORDER BY o)`,
-		userID, days, n, ms, cumN, cumM)
-	if err != nil || sign > 0 {
-		return err
-	}
-	_, err = tx.Exec(ctx, `DELETE FROM user_days WHERE user_id = $1 AND day = ANY($2) AND plays = 0`, userID, days)
+			plays = excluded.plays, ms_played = excluded.ms_played,
+			cum_plays = excluded.cum_plays, cum_ms = excluded.cum_ms`,
+		userID, keep, ns, mss, allN, allM)
 	return err
 }
 
@@ -377,9 +556,10 @@ func refreshTracks(ctx context.Context, tx pgx.Tx, users, tracks []string, years
 	return execAll(ctx, tx,
 		stmt{`DELETE FROM user_year_tracks WHERE user_id = ANY($1) AND year = ANY($2) AND track_id = ANY($3)`,
 			[]any{users, years, tracks}},
-		stmt{`INSERT INTO user_year_tracks (user_id, year, track_id, plays, ms_played, last_played)
-			SELECT user_id, ` + utcYearSQL("played_at") + ` AS y, track_id, count(*), sum(ms_played), max(played_at)
-			FROM plays WHERE track_id = ANY($3) AND user_id = ANY($1) AND ` + utcYearSQL("played_at") + ` = ANY($2)
+		stmt{`INSERT INTO user_year_tracks (user_id, year, track_id, plays, ms_played, last_played, months, months_ms)
+			SELECT user_id, y, track_id, count(*), sum(ms_played), max(played_at), ` + monthsOf() + `
+			FROM (SELECT *, ` + utcYearSQL("played_at") + ` AS y, ` + utcMonthSQL("played_at") + ` AS mo FROM plays
+				WHERE track_id = ANY($3) AND user_id = ANY($1) AND ` + utcYearSQL("played_at") + ` = ANY($2)) p
 			GROUP BY user_id, y, track_id
 			ORDER BY 1, 2, 3`, []any{users, years, tracks}},
 		stmt{`DELETE FROM user_tracks WHERE user_id = ANY($1) AND track_id = ANY($2)`, []any{users, tracks}},
@@ -419,11 +599,12 @@ func refreshArtists(ctx context.Context, tx pgx.Tx, users, artists []string, yea
 	return execAll(ctx, tx,
 		stmt{`DELETE FROM user_year_artists WHERE user_id = ANY($1) AND year = ANY($2) AND artist_id = ANY($3)`,
 			[]any{users, years, artists}},
-		stmt{`INSERT INTO user_year_artists (user_id, year, artist_id, plays, ms_played, last_played)
-			SELECT p.user_id, ` + utcYearSQL("p.played_at") + ` AS y, ta.artist_id, count(*), sum(p.ms_played), max(p.played_at)
-			FROM track_artists ta JOIN plays p ON p.track_id = ta.track_id AND p.user_id = ANY($1)
-			WHERE ta.artist_id = ANY($3) AND ` + utcYearSQL("p.played_at") + ` = ANY($2)
-			GROUP BY p.user_id, y, ta.artist_id
+		stmt{`INSERT INTO user_year_artists (user_id, year, artist_id, plays, ms_played, last_played, months, months_ms)
+			SELECT user_id, y, artist_id, count(*), sum(ms_played), max(played_at), ` + monthsOf() + `
+			FROM (SELECT p.*, ta.artist_id, ` + utcYearSQL("p.played_at") + ` AS y, ` + utcMonthSQL("p.played_at") + ` AS mo
+				FROM track_artists ta JOIN plays p ON p.track_id = ta.track_id AND p.user_id = ANY($1)
+				WHERE ta.artist_id = ANY($3) AND ` + utcYearSQL("p.played_at") + ` = ANY($2)) p
+			GROUP BY user_id, y, artist_id
 			ORDER BY 1, 2, 3`, []any{users, years, artists}},
 		stmt{`DELETE FROM user_artists WHERE user_id = ANY($1) AND artist_id = ANY($2)`, []any{users, artists}},
 		stmt{`INSERT INTO user_artists (user_id, artist_id, plays, ms_played, last_played, years)
@@ -455,11 +636,9 @@ func refreshAlbums(ctx context.Context, tx pgx.Tx, users, albums []string) error
 	return err
 }
 
-// refreshTops maintains the tops of kind ("t" or "a") of the given users'
-// years after the counts of some items changed: years whose top is one of
-// suspects (its count may have dropped) are recomputed from their rows, and
-// candidates (whose counts may have grown) compete with the other tops.
-func refreshTops(ctx context.Context, tx pgx.Tx, kind string, users []string, years []int16, suspects, candidates []string) error {
+// refreshTops recomputes the tops of kind ("t" or "a") of the given users
+// and UTC years from the per-year rollups, after counts went down.
+func refreshTops(ctx context.Context, tx pgx.Tx, kind string, users []string, years []int16) error {
 	if len(users) == 0 || len(years) == 0 {
 		return nil
 	}
@@ -467,29 +646,35 @@ func refreshTops(ctx context.Context, tx pgx.Tx, kind string, users []string, ye
 	if kind == "a" {
 		table, col = "user_year_artists", "artist_id"
 	}
-	if _, err := tx.Exec(ctx, `
-		WITH stale AS (
-			DELETE FROM user_year_tops WHERE user_id = ANY($1) AND year = ANY($2) AND kind = $3 AND id = ANY($4)
-			RETURNING user_id, year
-		)
-		INSERT INTO user_year_tops (user_id, year, kind, id, plays)
-		SELECT DISTINCT ON (r.user_id, r.year) r.user_id, r.year, $3, r.`+col+`, r.plays
-		FROM `+table+` r JOIN stale s ON s.user_id = r.user_id AND s.year = r.year
-		ORDER BY r.user_id, r.year, r.plays DESC, r.`+col, users, years, kind, suspects); err != nil {
-		return err
-	}
-	if len(candidates) == 0 {
+	return execAll(ctx, tx,
+		stmt{`DELETE FROM user_year_tops WHERE user_id = ANY($1) AND year = ANY($2) AND kind = $3`, []any{users, years, kind}},
+		stmt{`INSERT INTO user_year_tops (user_id, year, kind, items, ids, plays)
+			SELECT user_id, year, $3, min(items), array_agg(id ORDER BY n), array_agg(c ORDER BY n)
+			FROM (SELECT user_id, year, ` + col + ` AS id, plays AS c,
+					row_number() OVER (PARTITION BY user_id, year ORDER BY plays DESC, ` + col + `) AS n,
+					count(*) OVER (PARTITION BY user_id, year) AS items
+				FROM ` + table + ` WHERE user_id = ANY($1) AND year = ANY($2)) r
+			WHERE n <= ` + itoa(topsKept) + `
+			GROUP BY user_id, year`, []any{users, years, kind}},
+	)
+}
+
+// refreshTotals recomputes user_totals of users from the all-time rollups.
+func refreshTotals(ctx context.Context, tx pgx.Tx, users []string) error {
+	if len(users) == 0 {
 		return nil
 	}
 	_, err := tx.Exec(ctx, `
-		INSERT INTO user_year_tops (user_id, year, kind, id, plays)
-		SELECT DISTINCT ON (user_id, year) user_id, year, $3, `+col+`, plays
-		FROM `+table+` WHERE user_id = ANY($1) AND year = ANY($2) AND `+col+` = ANY($4)
-		ORDER BY user_id, year, plays DESC, `+col+`
-		ON CONFLICT (user_id, year, kind) DO UPDATE SET id = excluded.id, plays = excluded.plays
-		WHERE excluded.plays > user_year_tops.plays
-			OR (excluded.plays = user_year_tops.plays AND excluded.id < user_year_tops.id)`,
-		users, years, kind, candidates)
+		INSERT INTO user_totals (user_id, plays, ms_played, tracks, artists, albums)
+		SELECT u,
+			(SELECT coalesce(sum(plays), 0) FROM user_tracks WHERE user_id = u),
+			(SELECT coalesce(sum(ms_played), 0) FROM user_tracks WHERE user_id = u),
+			(SELECT count(*) FROM user_tracks WHERE user_id = u),
+			(SELECT count(*) FROM user_artists WHERE user_id = u),
+			(SELECT count(*) FROM user_albums WHERE user_id = u)
+		FROM unnest($1::text[]) AS u ORDER BY u
+		ON CONFLICT (user_id) DO UPDATE SET plays = excluded.plays, ms_played = excluded.ms_played,
+			tracks = excluded.tracks, artists = excluded.artists, albums = excluded.albums`, users)
 	return err
 }
 
@@ -556,7 +741,10 @@ func recredit(ctx context.Context, tx pgx.Tx, changes []creditChange) error {
 	if err := refreshAlbums(ctx, tx, users, albums); err != nil {
 		return err
 	}
-	return refreshTops(ctx, tx, "a", users, years, artists, artists)
+	if err := refreshTotals(ctx, tx, users); err != nil {
+		return err
+	}
+	return refreshTops(ctx, tx, "a", users, years)
 }
 
 // sortedSet sorts ids and drops repeats.

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,8 +14,8 @@ import (
 	"github.com/spotifyhist/spotifyhist/store"
 )
 
-// psql builds the statements whose shape varies with the filter.
-var psql = sq.StatementBuilder.PlaceholderFormat(sq.Dollar)
+// pg builds the statements whose shape varies with the filter.
+func pg() sq.StatementBuilderType { return sq.StatementBuilder.PlaceholderFormat(sq.Dollar) }
 
 // Limits of Top and History.
 const (
@@ -33,7 +34,7 @@ type scope struct {
 }
 
 func scopeOf(f *store.StatsFilter) scope {
-	sc := scope{user: f.UserID, lo: minTime.UnixMilli(), hi: maxTime.UnixMilli()}
+	sc := scope{user: f.UserID, lo: minMS, hi: maxMS}
 	if !f.From.IsZero() {
 		sc.lo, sc.bounded = f.From.UnixMilli(), true
 	}
@@ -44,6 +45,24 @@ func scopeOf(f *store.StatsFilter) scope {
 }
 
 func (sc scope) empty() bool { return sc.lo >= sc.hi }
+
+// narrow reads the statistics of every user as those of the only user
+// with plays, when there is one: the per-user rollups answer those
+// directly. Two probes of user_tracks' primary key tell.
+func (sc *scope) narrow(ctx context.Context, q querier) error {
+	if sc.user != "" {
+		return nil
+	}
+	var first, second *string
+	if err := q.QueryRow(ctx, `SELECT (SELECT min(user_id) FROM user_tracks),
+		(SELECT min(user_id) FROM user_tracks WHERE user_id > (SELECT min(user_id) FROM user_tracks))`).Scan(&first, &second); err != nil {
+		return err
+	}
+	if first != nil && second == nil {
+		sc.user = *first
+	}
+	return nil
+}
 
 // userWhere adds the user condition on col when the scope names a user.
 func (sc scope) userWhere(b sq.SelectBuilder, col string) sq.SelectBuilder {
@@ -67,7 +86,7 @@ func (s *Store) History(ctx context.Context, p *store.HistoryParams) ([]store.Pl
 	case limit > historyLimitMax:
 		limit = historyLimitMax
 	}
-	q := psql.Select("user_id", "played_at", "track_id", "ms_played", "source", "coalesce(import_id, '')").
+	q := pg().Select("user_id", "played_at", "track_id", "ms_played", "source", "coalesce(import_id, '')").
 		From("plays").Where("user_id = ?", p.UserID).
 		OrderBy("played_at DESC", "track_id DESC").Limit(uint64(limit)) //nolint:gosec // checked above
 	if !p.Before.IsZero() {
@@ -116,7 +135,7 @@ func playSpan(ctx context.Context, q querier, user string, lo, hi int64) (first,
 // planScope plans the scope's range over the plays stored. ok is false
 // when the scope's user (or the store) has no plays at all.
 func planScope(ctx context.Context, q querier, sc scope) (plan rangePlan, ok bool, err error) {
-	first, last, ok, err := playSpan(ctx, q, sc.user, minTime.UnixMilli(), maxTime.UnixMilli())
+	first, last, ok, err := playSpan(ctx, q, sc.user, minMS, maxMS)
 	if err != nil || !ok {
 		return rangePlan{}, false, err
 	}
@@ -144,6 +163,9 @@ func (s *Store) Totals(ctx context.Context, f *store.StatsFilter) (*store.Totals
 	}
 	err := s.read(ctx, func(tx pgx.Tx) error {
 		*out = store.Totals{}
+		if err := sc.narrow(ctx, tx); err != nil {
+			return err
+		}
 		plan, ok, err := planScope(ctx, tx, sc)
 		if err != nil || !ok {
 			return err
@@ -178,21 +200,20 @@ func (s *Store) Totals(ctx context.Context, f *store.StatsFilter) (*store.Totals
 // allTotals reads all-time totals from the rollups.
 func allTotals(ctx context.Context, q querier, sc scope, out *store.Totals) error {
 	if sc.user != "" {
-		return q.QueryRow(ctx, `SELECT
-			(SELECT count(*) FROM user_tracks WHERE user_id = $1),
-			(SELECT coalesce(sum(plays), 0) FROM user_tracks WHERE user_id = $1),
-			(SELECT coalesce(sum(ms_played), 0) FROM user_tracks WHERE user_id = $1),
-			(SELECT count(*) FROM user_artists WHERE user_id = $1),
-			(SELECT count(*) FROM user_albums WHERE user_id = $1)`, sc.user).
-			Scan(&out.UniqueTracks, &out.Plays, &out.MSPlayed, &out.UniqueArtists, &out.UniqueAlbums)
+		err := q.QueryRow(ctx, `SELECT plays, ms_played, tracks, artists, albums FROM user_totals WHERE user_id = $1`, sc.user).
+			Scan(&out.Plays, &out.MSPlayed, &out.UniqueTracks, &out.UniqueArtists, &out.UniqueAlbums)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		return err
 	}
 	return q.QueryRow(ctx, `SELECT
+		(SELECT coalesce(sum(plays), 0) FROM user_totals),
+		(SELECT coalesce(sum(ms_played), 0) FROM user_totals),
 		(SELECT count(DISTINCT track_id) FROM user_tracks),
-		(SELECT coalesce(sum(plays), 0) FROM user_tracks),
-		(SELECT coalesce(sum(ms_played), 0) FROM user_tracks),
 		(SELECT count(DISTINCT artist_id) FROM user_artists),
 		(SELECT count(DISTINCT album_id) FROM user_albums)`).
-		Scan(&out.UniqueTracks, &out.Plays, &out.MSPlayed, &out.UniqueArtists, &out.UniqueAlbums)
+		Scan(&out.Plays, &out.MSPlayed, &out.UniqueTracks, &out.UniqueArtists, &out.UniqueAlbums)
 }
 
 // rangeCount counts the plays and time listened in the scope: whole UTC
@@ -217,46 +238,27 @@ func rangeCount(ctx context.Context, q querier, sc scope) (int, int64, error) {
 	return int(n), ms, err
 }
 
-// uniqueCount counts the items of kind with plays in the plan. Items
-// played in the plan's years are found through the rollups' year bit sets;
-// the raw spans add the items they hold, and remove those whose only plays
-// in the years lie in subtracted spans.
+// uniqueCount counts the items of kind with plays in the plan: those the
+// year bit sets show played in its whole years, and those with plays in
+// the rest of the plan.
 func uniqueCount(ctx context.Context, q querier, sc scope, kind store.TopKind, plan rangePlan) (int, error) {
-	mask, maskOK := plan.yearMask()
-	var stmt sq.Sqlizer
 	k := kindOf(kind)
+	mask, maskOK := plan.yearMask()
+	rest := plan.partial()
+	var stmt sq.Sqlizer
 	switch {
-	case len(plan.years) == 0:
-		// Raw spans only, every one added.
-		stmt = sq.Expr("SELECT count(DISTINCT "+k.rawID+") FROM ? "+k.rawJoin, rawPlaysFrom(sc, plan.spans))
-	case !maskOK || (sc.user == "" && plan.hasMinus()):
+	case !maskOK || mask == 0:
 		stmt = sq.Expr("SELECT count(*) FROM (?) x", itemSums(sc, kind, plan))
-	case sc.user == "":
-		stmt = sq.Expr("SELECT count(*) FROM (SELECT "+k.col+" AS id FROM "+k.total+" WHERE years & ? <> 0 UNION SELECT "+k.rawID+" FROM ? "+k.rawJoin+") x",
-			mask, rawPlaysFrom(sc, plan.spans))
+	case len(rest.parts) == 0 && len(rest.spans) == 0 && sc.user != "":
+		stmt = sq.Expr("SELECT count(*) FROM "+k.total+" WHERE user_id = ? AND years & ? <> 0", sc.user, mask)
+	case len(rest.parts) == 0 && len(rest.spans) == 0:
+		stmt = sq.Expr("SELECT count(DISTINCT "+k.col+") FROM "+k.total+" WHERE years & ? <> 0", mask)
+	case sc.user != "":
+		stmt = sq.Expr("SELECT count(*) FROM (SELECT "+k.col+" FROM "+k.total+" WHERE user_id = ? AND years & ? <> 0 UNION SELECT id FROM (?) x) u",
+			sc.user, mask, itemSums(sc, kind, rest))
 	default:
-		// Items played in the plan's years count, except those whose
-		// only plays there lie in subtracted spans. Candidates are items
-		// with subtracted plays, none added, and no plays in the years
-		// nothing is subtracted from; for them the rollups of the years
-		// with subtracted spans tell.
-		var minusMask int64
-		for _, y := range plan.minusYears {
-			minusMask |= yearBit(int(y))
-		}
-		held := "(SELECT coalesce(sum(r.plays), 0) FROM " + k.year + " r WHERE r.user_id = ? AND r.year = ANY(?) AND r." + k.col + " = x.id)"
-		if kind == store.TopAlbums {
-			held = `(SELECT coalesce(sum((SELECT sum(r.plays) FROM user_year_tracks r
-				WHERE r.user_id = ? AND r.year = ANY(?) AND r.track_id = t.id)), 0) FROM tracks t WHERE t.album_id = x.id)`
-		}
-		stmt = sq.Expr(`WITH raw AS (SELECT `+k.rawID+` AS id, s.sign, count(*) AS c FROM ? `+k.rawJoin+` GROUP BY 1, 2)
-			SELECT (SELECT count(*) FROM (SELECT `+k.col+` FROM `+k.total+` WHERE user_id = ? AND years & ? <> 0
-					UNION SELECT id FROM raw WHERE sign > 0) a)
-				- (SELECT count(*) FROM (
-					SELECT id, sum(c * sign) AS d FROM raw GROUP BY id HAVING bool_and(sign < 0)) x
-					WHERE (SELECT years FROM `+k.total+` WHERE user_id = ? AND `+k.col+` = x.id) & ? = 0
-						AND x.d + `+held+` <= 0)`,
-			rawPlaysFrom(sc, plan.spans), sc.user, mask, sc.user, mask&^minusMask, sc.user, plan.minusYears)
+		stmt = sq.Expr("SELECT count(*) FROM (SELECT "+k.col+" FROM "+k.total+" WHERE years & ? <> 0 UNION SELECT id FROM (?) x) u",
+			mask, itemSums(sc, kind, rest))
 	}
 	sql, args, err := toSQL(stmt)
 	if err != nil {
@@ -305,6 +307,9 @@ func (s *Store) Top(ctx context.Context, p *store.TopParams) ([]store.TopItem, e
 	var items []store.TopItem
 	err := s.read(ctx, func(tx pgx.Tx) error {
 		items = nil
+		if err := sc.narrow(ctx, tx); err != nil {
+			return err
+		}
 		plan, ok, err := planScope(ctx, tx, sc)
 		if err != nil || !ok {
 			return err
@@ -490,7 +495,7 @@ type dayAgg struct {
 // dataDays returns the range of UTC days with plays in the scope's user
 // (or every user), or ok = false when there are none.
 func dataDays(ctx context.Context, q querier, sc scope) (lo, hi int64, ok bool, err error) {
-	b := sc.userWhere(psql.Select("min(day)", "max(day)").From("user_days"), "user_id")
+	b := sc.userWhere(pg().Select("min(day)", "max(day)").From("user_days"), "user_id")
 	sql, args, err := b.ToSql()
 	if err != nil {
 		return 0, 0, false, err
@@ -541,7 +546,7 @@ func localDays(ctx context.Context, q querier, sc scope, loc *time.Location, day
 		inner := sc.userWhere(sq.Select("day", "plays", "ms_played", "cum_plays", "cum_ms").
 			Column("width_bucket(day, ?::int[]) AS wb", runBounds(runs)).
 			From("user_days").Where("day >= ? AND day < ?", runs[0].lo, runs[len(runs)-1].hi), "user_id")
-		b := psql.Select("day", "wb", "sum(plays)", "sum(ms_played)").
+		b := pg().Select("day", "wb", "sum(plays)", "sum(ms_played)").
 			Column("sum(coalesce(cum_plays[(?::int[])[(wb + 1) / 2]], 0))", ks).
 			Column("sum(coalesce(cum_ms[(?::int[])[(wb + 1) / 2]], 0))", ks).
 			FromSelect(inner, "d").Where("wb % 2 = 1").GroupBy("day", "wb")
@@ -622,6 +627,9 @@ func (s *Store) OverTime(ctx context.Context, p *store.OverTimeParams) ([]store.
 	days := map[int64]*dayAgg{}
 	err := s.read(ctx, func(tx pgx.Tx) error {
 		clear(days)
+		if err := sc.narrow(ctx, tx); err != nil {
+			return err
+		}
 		if ok, err := clampToData(ctx, tx, &sc); err != nil || !ok {
 			return err
 		}
@@ -668,6 +676,9 @@ func (s *Store) HourWeekday(ctx context.Context, p *store.TimeParams) (*store.Ho
 	out := &store.HourWeekday{}
 	err := s.read(ctx, func(tx pgx.Tx) error {
 		*out = store.HourWeekday{}
+		if err := sc.narrow(ctx, tx); err != nil {
+			return err
+		}
 		if ok, err := clampToData(ctx, tx, &sc); err != nil || !ok {
 			return err
 		}
@@ -721,7 +732,7 @@ func hourMatrix(ctx context.Context, q querier, sc scope, runs []dayRun, out *st
 		inner := sc.userWhere(sq.Select("day", "cum_plays", "cum_ms").
 			Column("width_bucket(day, ?::int[]) AS wb", runBounds(runs)).
 			From("user_days").Where("day >= ? AND day < ?", runs[0].lo, runs[len(runs)-1].hi), "user_id")
-		b := psql.Select(cols...).FromSelect(inner, "d").
+		b := pg().Select(cols...).FromSelect(inner, "d").
 			Where("wb % 2 = 1 AND (?::bool[])[(wb + 1) / 2]", inPhase).GroupBy("1", "2")
 		sql, args, err := b.ToSql()
 		if err != nil {

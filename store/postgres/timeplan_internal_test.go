@@ -18,7 +18,9 @@ func TestPlanDays(t *testing.T) {
 	t.Parallel()
 	ny := mustLoad(t, "America/New_York")
 	kolkata := mustLoad(t, "Asia/Kolkata")
-	day := func(y int, m time.Month, d int) int64 { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).UnixMilli() / dayMS }
+	day := func(y int, m time.Month, d int) int64 {
+		return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).UnixMilli() / dayMS
+	}
 	at := func(y int, m time.Month, d, h, min int) int64 {
 		return time.Date(y, m, d, h, min, 0, 0, time.UTC).UnixMilli()
 	}
@@ -93,6 +95,7 @@ func TestPlanRange(t *testing.T) {
 	t.Parallel()
 	ms := func(y int, m time.Month, d int) int64 { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).UnixMilli() }
 	first, last := ms(2010, 3, 1), ms(2025, 6, 1)
+	whole := func(y int16) yearPart { return yearPart{year: y, whole: true, first: 1, last: 12} }
 	cases := []struct {
 		name   string
 		lo, hi int64
@@ -100,15 +103,19 @@ func TestPlanRange(t *testing.T) {
 	}{
 		{"EveryPlay", ms(2000, 1, 1), ms(2030, 1, 1), rangePlan{all: true}},
 		{"ExactlyTheData", first, last + 1, rangePlan{all: true}},
-		{"WholeYears", ms(2012, 1, 1), ms(2015, 1, 1), rangePlan{years: []int16{2012, 2013, 2014}}},
-		{"YearsAlmostWhole", ms(2012, 1, 1) + 777, ms(2014, 1, 1), rangePlan{years: []int16{2012, 2013}, minusYears: []int16{2012},
+		{"WholeYears", ms(2012, 1, 1), ms(2015, 1, 1), rangePlan{parts: []yearPart{whole(2012), whole(2013), whole(2014)}}},
+		{"YearsAlmostWhole", ms(2012, 1, 1) + 777, ms(2014, 1, 1), rangePlan{
+			parts: []yearPart{{year: 2012, first: 1, last: 12}, whole(2013)},
 			spans: []signedSpan{{span{ms(2012, 1, 1), ms(2012, 1, 1) + 777}, -1}}}},
-		{"ShortRange", ms(2014, 5, 1), ms(2014, 6, 1), rangePlan{spans: []signedSpan{{span{ms(2014, 5, 1), ms(2014, 6, 1)}, 1}}}},
-		{"ShortRangeAcrossNewYear", ms(2014, 12, 1), ms(2015, 2, 1), rangePlan{spans: []signedSpan{
-			{span{ms(2014, 12, 1), ms(2015, 1, 1)}, 1}, {span{ms(2015, 1, 1), ms(2015, 2, 1)}, 1}}}},
-		{"FirstYearClippedToData", ms(2010, 2, 1), ms(2011, 1, 1), rangePlan{years: []int16{2010}}},
-		{"LastYearClippedToData", ms(2024, 2, 1), ms(2026, 1, 1), rangePlan{years: []int16{2024, 2025}, minusYears: []int16{2024},
-			spans: []signedSpan{{span{ms(2024, 1, 1), ms(2024, 2, 1)}, -1}}}},
+		{"WholeMonth", ms(2014, 5, 1), ms(2014, 6, 1), rangePlan{parts: []yearPart{{year: 2014, first: 5, last: 5}}}},
+		{"MonthsCutInside", ms(2014, 5, 10), ms(2014, 7, 20), rangePlan{
+			parts: []yearPart{{year: 2014, first: 5, last: 7}},
+			spans: []signedSpan{{span{ms(2014, 5, 1), ms(2014, 5, 10)}, -1}, {span{ms(2014, 7, 20), ms(2014, 8, 1)}, -1}}}},
+		{"DaysInOneMonth", ms(2014, 5, 10), ms(2014, 5, 12), rangePlan{spans: []signedSpan{{span{ms(2014, 5, 10), ms(2014, 5, 12)}, 1}}}},
+		{"AcrossNewYear", ms(2014, 12, 20), ms(2015, 1, 10), rangePlan{spans: []signedSpan{
+			{span{ms(2014, 12, 20), ms(2015, 1, 1)}, 1}, {span{ms(2015, 1, 1), ms(2015, 1, 10)}, 1}}}},
+		{"FirstYearClippedToData", ms(2010, 2, 1), ms(2011, 1, 1), rangePlan{parts: []yearPart{whole(2010)}}},
+		{"LastYearClippedToData", ms(2024, 2, 1), ms(2026, 1, 1), rangePlan{parts: []yearPart{{year: 2024, first: 2, last: 12}, whole(2025)}}},
 		{"AfterEveryPlay", ms(2026, 1, 1), ms(2027, 1, 1), rangePlan{}},
 	}
 	for _, tc := range cases {

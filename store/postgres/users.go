@@ -243,7 +243,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 		}
 		// Plays and their rollups have no foreign key to users.
 		for _, table := range [...]string{"plays", "user_tracks", "user_artists", "user_albums",
-			"user_year_tracks", "user_year_artists", "user_year_tops", "user_days"} {
+			"user_year_tracks", "user_year_artists", "user_year_tops", "user_totals", "user_days"} {
 			if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE user_id = $1`, id); err != nil {
 				return err
 			}

@@ -3,8 +3,8 @@ package postgres
 import (
 	"cmp"
 	"context"
+	"errors"
 	"slices"
-	"strings"
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
@@ -19,8 +19,7 @@ import (
 // overlaps most, corrected by the plays of the few hours where the two
 // differ: unique counts from the rollups' year bit sets, tops from
 // user_year_tops. A local year the filter cuts short is read from its
-// plays. All users together are read from the plays, unless only one user
-// has plays in the filter.
+// plays. Several users together are read from the plays.
 func (s *Store) Years(ctx context.Context, p *store.TimeParams) ([]store.YearSummary, error) {
 	const op = "years"
 	loc := locOrUTC(p.Location)
@@ -28,23 +27,16 @@ func (s *Store) Years(ctx context.Context, p *store.TimeParams) ([]store.YearSum
 	var out []store.YearSummary
 	err := s.read(ctx, func(tx pgx.Tx) error {
 		out = nil
+		if err := sc.narrow(ctx, tx); err != nil {
+			return err
+		}
 		if ok, err := clampToData(ctx, tx, &sc); err != nil || !ok {
 			return err
 		}
 		if sc.user == "" {
-			users, err := usersWithPlays(ctx, tx, sc)
-			if err != nil {
-				return err
-			}
-			switch len(users) {
-			case 0:
-				return nil
-			case 1:
-				sc.user = users[0]
-			default:
-				out, err = yearsRaw(ctx, tx, sc, loc)
-				return err
-			}
+			var err error
+			out, err = yearsRaw(ctx, tx, sc, loc)
+			return err
 		}
 		var err error
 		out, err = yearsOfUser(ctx, tx, sc, loc)
@@ -56,22 +48,16 @@ func (s *Store) Years(ctx context.Context, p *store.TimeParams) ([]store.YearSum
 	return out, nil
 }
 
-// usersWithPlays returns the users with plays on the scope's days.
-func usersWithPlays(ctx context.Context, q querier, sc scope) ([]string, error) {
-	rows, err := q.Query(ctx, `SELECT DISTINCT user_id FROM user_days WHERE day >= $1 AND day < $2 ORDER BY 1`,
-		floorDiv(sc.lo, dayMS), floorDiv(sc.hi-1, dayMS)+1)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, pgx.RowTo[string])
-}
-
-// localYear is one local calendar year of a Years answer.
+// localYear is one local calendar year of a Years answer. Most are read
+// from the rollups of the UTC year they overlap most (utc), corrected by
+// the plays of the hours the two do not share (spans); a year the filter
+// cuts short is planned as any range (plan).
 type localYear struct {
 	year   int
-	t      span         // the year within the filter
-	utc    int          // the UTC year whose rollups it is read from; 0 = read from the plays
-	spans  []signedSpan // plays added to or subtracted from the UTC year
+	t      span // the year within the filter
+	utc    int  // 0 for a year read through plan
+	spans  []signedSpan
+	plan   rangePlan
 	plays  int
 	ms     int64
 	tracks map[string]*delta // raw plays of the spans, per track
@@ -80,8 +66,9 @@ type localYear struct {
 
 // delta is what raw spans add to (or subtract from) one item of a year.
 type delta struct {
-	n  int
-	ms int64
+	n    int
+	ms   int64
+	last int64 // the last added play, unix ms; 0 when none
 }
 
 // localYears splits the scope into local years and plans each, given the
@@ -115,7 +102,7 @@ func localYears(sc scope, loc *time.Location, first, last int64) []*localYear {
 		if 2*n < b-a {
 			ly.utc, ly.spans = u, spans
 		} else {
-			ly.spans = []signedSpan{{span{a, b}, 1}}
+			ly.plan = planRange(a, b, first, last)
 		}
 		out = append(out, ly)
 	}
@@ -128,7 +115,7 @@ func yearsOfUser(ctx context.Context, q querier, sc scope, loc *time.Location) (
 	if err := localDays(ctx, q, sc, loc, days); err != nil {
 		return nil, err
 	}
-	first, last, ok, err := playSpan(ctx, q, sc.user, minTime.UnixMilli(), maxTime.UnixMilli())
+	first, last, ok, err := playSpan(ctx, q, sc.user, minMS, maxMS)
 	if err != nil || !ok {
 		return nil, err
 	}
@@ -159,10 +146,10 @@ func yearsOfUser(ctx context.Context, q querier, sc scope, loc *time.Location) (
 	for _, ly := range years {
 		ys := store.YearSummary{Year: ly.year, Plays: ly.plays, MSPlayed: ly.ms}
 		var err error
-		if ys.UniqueTracks, ys.TopTrack, err = yearItems(ctx, q, sc.user, ly, st, "t", ly.tracks); err != nil {
+		if ys.UniqueTracks, ys.TopTrack, err = yearItems(ctx, q, sc.user, ly, st, "t"); err != nil {
 			return nil, err
 		}
-		if ys.UniqueArtists, ys.TopArtist, err = yearItems(ctx, q, sc.user, ly, st, "a", ly.artist); err != nil {
+		if ys.UniqueArtists, ys.TopArtist, err = yearItems(ctx, q, sc.user, ly, st, "a"); err != nil {
 			return nil, err
 		}
 		out = append(out, ys)
@@ -188,7 +175,7 @@ func yearDeltas(ctx context.Context, q querier, user string, years []*localYear)
 	}
 	lo, hi, _ := spanArgs(spans)
 	rows, err := q.Query(ctx, `
-		SELECT s.n, p.track_id, p.ms_played,
+		SELECT s.n, p.played_at, p.track_id, p.ms_played,
 			coalesce((SELECT array_agg(artist_id) FROM track_artists WHERE track_id = p.track_id), '{}')
 		FROM unnest($2::timestamptz[], $3::timestamptz[]) WITH ORDINALITY AS s(lo, hi, n)
 		CROSS JOIN LATERAL (SELECT * FROM plays x WHERE x.user_id = $1 AND x.played_at >= s.lo AND x.played_at < s.hi OFFSET 0) p`, user, lo, hi)
@@ -197,11 +184,12 @@ func yearDeltas(ctx context.Context, q querier, user string, years []*localYear)
 	}
 	var (
 		n       int
+		at      time.Time
 		track   string
 		ms      int64
 		artists []string
 	)
-	add := func(m map[string]*delta, id string, sign int, ms int64) {
+	add := func(m map[string]*delta, id string, sign int, at, ms int64) {
 		d := m[id]
 		if d == nil {
 			d = &delta{}
@@ -209,12 +197,15 @@ func yearDeltas(ctx context.Context, q querier, user string, years []*localYear)
 		}
 		d.n += sign
 		d.ms += int64(sign) * ms
+		if sign > 0 {
+			d.last = max(d.last, at)
+		}
 	}
-	_, err = pgx.ForEachRow(rows, []any{&n, &track, &ms, &artists}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&n, &at, &track, &ms, &artists}, func() error {
 		ly, sign := owner[n-1], int(spans[n-1].sign)
-		add(ly.tracks, track, sign, ms)
+		add(ly.tracks, track, sign, at.UnixMilli(), ms)
 		for _, a := range artists {
-			add(ly.artist, a, sign, ms)
+			add(ly.artist, a, sign, at.UnixMilli(), ms)
 		}
 		return nil
 	})
@@ -223,9 +214,9 @@ func yearDeltas(ctx context.Context, q querier, user string, years []*localYear)
 
 // yearStats are the rollup figures the local years need.
 type yearStats struct {
-	count map[string]int     // kind + year → items with plays in that UTC year
-	rows  map[string]yearRow // kind + year + id → the item's row
-	tops  map[string]yearRow // kind + year → the stored top
+	count map[string]int       // kind + year → items with plays in that UTC year
+	rows  map[string]yearRow   // kind + year + id → the item's row
+	tops  map[string][]yearRow // kind + year → the stored tops, best first
 }
 
 // yearRow is a per-year rollup row.
@@ -233,6 +224,7 @@ type yearRow struct {
 	id    string
 	plays int
 	ms    int64
+	last  int64 // unix ms
 }
 
 func yearKeyOf(kind string, year int, id string) string {
@@ -240,10 +232,10 @@ func yearKeyOf(kind string, year int, id string) string {
 }
 
 // loadYearRollups reads, for the UTC years the local years are read from:
-// the number of tracks and artists with plays, the stored tops, and the
-// rows of the items the raw spans touch.
+// the stored tops with the number of tracks and artists with plays, and
+// the rows of the items the raw spans touch and of the best untouched ones.
 func loadYearRollups(ctx context.Context, q querier, user string, years []*localYear) (*yearStats, error) {
-	st := &yearStats{count: map[string]int{}, rows: map[string]yearRow{}, tops: map[string]yearRow{}}
+	st := &yearStats{count: map[string]int{}, rows: map[string]yearRow{}, tops: map[string][]yearRow{}}
 	var utc []int16
 	for _, ly := range years {
 		if ly.utc != 0 {
@@ -253,48 +245,29 @@ func loadYearRollups(ctx context.Context, q querier, user string, years []*local
 	if len(utc) == 0 {
 		return st, nil
 	}
-	// Items per UTC year: a bit test per year over the all-time rollups,
-	// or a count of the year's rows for years without a bit.
-	for _, k := range []struct{ kind, total, year string }{{"t", "user_tracks", "user_year_tracks"}, {"a", "user_artists", "user_year_artists"}} {
-		cols := make([]string, len(utc))
-		for i, y := range utc {
-			if b := yearBit(int(y)); b != 0 {
-				cols[i] = "count(*) FILTER (WHERE years & " + itoa(b) + " <> 0)"
-			} else {
-				cols[i] = "(SELECT count(*) FROM " + k.year + " WHERE user_id = $1 AND year = " + itoa(int64(y)) + ")"
-			}
-		}
-		counts := make([]int64, len(utc))
-		dest := make([]any, len(utc))
-		for i := range counts {
-			dest[i] = &counts[i]
-		}
-		if err := q.QueryRow(ctx, "SELECT "+strings.Join(cols, ", ")+" FROM "+k.total+" WHERE user_id = $1", user).Scan(dest...); err != nil {
-			return nil, err
-		}
-		for i, y := range utc {
-			st.count[yearKeyOf(k.kind, int(y), "")] = int(counts[i])
-		}
-	}
-	rows, err := q.Query(ctx, `SELECT t.year, t.kind, t.id, t.plays,
-			coalesce((SELECT ms_played FROM user_year_tracks r WHERE t.kind = 't' AND r.user_id = t.user_id AND r.year = t.year AND r.track_id = t.id),
-				(SELECT ms_played FROM user_year_artists r WHERE t.kind = 'a' AND r.user_id = t.user_id AND r.year = t.year AND r.artist_id = t.id), 0)
-		FROM user_year_tops t WHERE t.user_id = $1 AND t.year = ANY($2)`, user, utc)
+	rows, err := q.Query(ctx, `SELECT year, kind, items, ids, plays FROM user_year_tops WHERE user_id = $1 AND year = ANY($2)`, user, utc)
 	if err != nil {
 		return nil, err
 	}
 	var (
-		y    int16
-		kind string
-		r    yearRow
+		y     int16
+		kind  string
+		items int
+		ids   []string
+		plays []int32
 	)
-	if _, err := pgx.ForEachRow(rows, []any{&y, &kind, &r.id, &r.plays, &r.ms}, func() error {
-		st.tops[yearKeyOf(kind, int(y), "")] = r
+	if _, err := pgx.ForEachRow(rows, []any{&y, &kind, &items, &ids, &plays}, func() error {
+		list := make([]yearRow, len(ids))
+		for i := range ids {
+			list[i] = yearRow{id: ids[i], plays: int(plays[i])}
+		}
+		st.tops[yearKeyOf(kind, int(y), "")] = list
+		st.count[yearKeyOf(kind, int(y), "")] = items
 		return nil
 	}); err != nil {
 		return nil, err
 	}
-	// Rows of the items touched by raw spans.
+	// Rows of the touched items and of the best untouched one per year.
 	for _, k := range []struct{ kind, table, col string }{{"t", "user_year_tracks", "track_id"}, {"a", "user_year_artists", "artist_id"}} {
 		var ys []int16
 		var ids []string
@@ -302,25 +275,33 @@ func loadYearRollups(ctx context.Context, q querier, user string, years []*local
 			if ly.utc == 0 {
 				continue
 			}
-			m := ly.tracks
-			if k.kind == "a" {
-				m = ly.artist
-			}
+			m := ly.deltas(k.kind)
 			for id := range m {
 				ys, ids = append(ys, int16(ly.utc)), append(ids, id) //nolint:gosec // years fit
+			}
+			for _, r := range st.tops[yearKeyOf(k.kind, ly.utc, "")] {
+				if _, touched := m[r.id]; !touched {
+					ys, ids = append(ys, int16(ly.utc)), append(ids, r.id) //nolint:gosec // years fit
+					break
+				}
 			}
 		}
 		if len(ids) == 0 {
 			continue
 		}
-		rows, err := q.Query(ctx, `SELECT r.year, r.`+k.col+`, r.plays, r.ms_played
+		rows, err := q.Query(ctx, `SELECT r.year, r.`+k.col+`, r.plays, r.ms_played, r.last_played
 			FROM unnest($2::smallint[], $3::text[]) AS i(y, id)
 			CROSS JOIN LATERAL (SELECT * FROM `+k.table+` x
 				WHERE x.user_id = $1 AND x.year = i.y AND x.`+k.col+` = i.id OFFSET 0) r`, user, ys, ids)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := pgx.ForEachRow(rows, []any{&y, &r.id, &r.plays, &r.ms}, func() error {
+		var (
+			r    yearRow
+			last time.Time
+		)
+		if _, err := pgx.ForEachRow(rows, []any{&y, &r.id, &r.plays, &r.ms, &last}, func() error {
+			r.last = last.UnixMilli()
 			st.rows[yearKeyOf(k.kind, int(y), r.id)] = r
 			return nil
 		}); err != nil {
@@ -330,6 +311,14 @@ func loadYearRollups(ctx context.Context, q querier, user string, years []*local
 	return st, nil
 }
 
+// deltas returns the year's deltas of kind ("t" or "a").
+func (ly *localYear) deltas(kind string) map[string]*delta {
+	if kind == "a" {
+		return ly.artist
+	}
+	return ly.tracks
+}
+
 // better ranks a above b: more plays, then the smaller id.
 func better(a, b yearRow) bool {
 	return a.plays > b.plays || (a.plays == b.plays && a.id < b.id)
@@ -337,7 +326,9 @@ func better(a, b yearRow) bool {
 
 // yearItems returns the number of items of kind ("t" tracks, "a" artists)
 // with plays in the local year, and the most played one (nil when none).
-func yearItems(ctx context.Context, q querier, user string, ly *localYear, st *yearStats, kind string, deltas map[string]*delta) (int, *store.TopItem, error) {
+// Its LastPlayed is zero when it must be looked up.
+func yearItems(ctx context.Context, q querier, user string, ly *localYear, st *yearStats, kind string) (int, *store.TopItem, error) {
+	deltas := ly.deltas(kind)
 	var best yearRow
 	found := false
 	consider := func(r yearRow) {
@@ -346,7 +337,10 @@ func yearItems(ctx context.Context, q querier, user string, ly *localYear, st *y
 		}
 	}
 	n := 0
-	if ly.utc != 0 {
+	if ly.utc == 0 {
+		return rangeYearItems(ctx, q, user, ly, kind)
+	}
+	{
 		n = st.count[yearKeyOf(kind, ly.utc, "")]
 		for id, d := range deltas {
 			r := st.rows[yearKeyOf(kind, ly.utc, id)]
@@ -356,34 +350,84 @@ func yearItems(ctx context.Context, q querier, user string, ly *localYear, st *y
 			case r.plays == 0 && d.n > 0:
 				n++
 			}
-			consider(yearRow{id: id, plays: r.plays + d.n, ms: r.ms + d.ms})
+			// The rollup's last play counts unless it lies in a span the
+			// local year does not share; then it is looked up.
+			last := d.last
+			if r.plays > 0 {
+				if ly.subtracts(r.last) {
+					last = 0
+				} else {
+					last = max(last, r.last)
+				}
+			}
+			consider(yearRow{id: id, plays: r.plays + d.n, ms: r.ms + d.ms, last: last})
 		}
 		// The best item the raw spans leave alone.
-		if top, ok := st.tops[yearKeyOf(kind, ly.utc, "")]; ok {
-			if _, touched := deltas[top.id]; !touched {
-				consider(top)
-			} else {
-				r, ok, err := bestUntouched(ctx, q, user, ly.utc, kind, deltas)
-				if err != nil {
-					return 0, nil, err
-				}
-				if ok {
-					consider(r)
-				}
+		untouched := false
+		for _, r := range st.tops[yearKeyOf(kind, ly.utc, "")] {
+			if _, touched := deltas[r.id]; !touched {
+				consider(st.rows[yearKeyOf(kind, ly.utc, r.id)])
+				untouched = true
+				break
 			}
 		}
-	} else {
-		for id, d := range deltas {
-			if d.n > 0 {
-				n++
+		if !untouched && len(st.tops[yearKeyOf(kind, ly.utc, "")]) == topsKept {
+			r, ok, err := bestUntouched(ctx, q, user, ly.utc, kind, deltas)
+			if err != nil {
+				return 0, nil, err
 			}
-			consider(yearRow{id: id, plays: d.n, ms: d.ms})
+			if ok {
+				consider(r)
+			}
 		}
 	}
 	if !found {
 		return n, nil, nil
 	}
-	return n, &store.TopItem{ID: best.id, Plays: best.plays, MSPlayed: best.ms}, nil
+	it := &store.TopItem{ID: best.id, Plays: best.plays, MSPlayed: best.ms}
+	if best.last != 0 {
+		it.LastPlayed = msTime(best.last)
+	}
+	return n, it, nil
+}
+
+// rangeYearItems answers yearItems for a year read through its plan: the
+// items with plays in it and the best of them, in one statement.
+func rangeYearItems(ctx context.Context, q querier, user string, ly *localYear, kind string) (int, *store.TopItem, error) {
+	k := store.TopTracks
+	if kind == "a" {
+		k = store.TopArtists
+	}
+	sql, args, err := toSQL(sq.Expr("SELECT id, c, m, CASE WHEN inv THEN NULL ELSE l END, count(*) OVER () FROM (?) x ORDER BY c DESC, id LIMIT 1",
+		itemSums(scope{user: user, lo: ly.t.lo, hi: ly.t.hi, bounded: true}, k, ly.plan)))
+	if err != nil {
+		return 0, nil, err
+	}
+	var (
+		it   store.TopItem
+		last *time.Time
+		n    int
+	)
+	err = q.QueryRow(ctx, sql, args...).Scan(&it.ID, &it.Plays, &it.MSPlayed, &last, &n)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil, nil
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	it.LastPlayed = fromNull(last)
+	return n, &it, nil
+}
+
+// subtracts reports whether unix ms t lies in one of the year's
+// subtracted spans.
+func (ly *localYear) subtracts(t int64) bool {
+	for _, s := range ly.spans {
+		if s.sign < 0 && t >= s.lo && t < s.hi {
+			return true
+		}
+	}
+	return false
 }
 
 // bestUntouched returns the most played item of a UTC year outside
@@ -394,18 +438,22 @@ func bestUntouched(ctx context.Context, q querier, user string, year int, kind s
 		table, col = "user_year_artists", "artist_id"
 	}
 	ids := slices.Collect(mapsKeys(touched))
-	var r yearRow
-	err := q.QueryRow(ctx, `SELECT `+col+`, plays, ms_played FROM `+table+`
+	var (
+		r    yearRow
+		last time.Time
+	)
+	err := q.QueryRow(ctx, `SELECT `+col+`, plays, ms_played, last_played FROM `+table+`
 		WHERE user_id = $1 AND year = $2 AND NOT (`+col+` = ANY($3))
-		ORDER BY plays DESC, `+col+` LIMIT 1`, user, year, ids).Scan(&r.id, &r.plays, &r.ms)
-	if err == pgx.ErrNoRows {
+		ORDER BY plays DESC, `+col+` LIMIT 1`, user, year, ids).Scan(&r.id, &r.plays, &r.ms, &last)
+	if errors.Is(err, pgx.ErrNoRows) {
 		return r, false, nil
 	}
+	r.last = last.UnixMilli()
 	return r, err == nil, err
 }
 
-// yearsLastPlayed sets the LastPlayed of every year's tops to their last
-// play in that local year.
+// yearsLastPlayed looks up the last play in its local year of every
+// year top whose LastPlayed is not known yet.
 func yearsLastPlayed(ctx context.Context, q querier, user string, years []*localYear, out []store.YearSummary) error {
 	var (
 		kinds   []string
@@ -418,7 +466,7 @@ func yearsLastPlayed(ctx context.Context, q querier, user string, years []*local
 			kind string
 			item *store.TopItem
 		}{{"t", out[i].TopTrack}, {"a", out[i].TopArtist}} {
-			if it.item == nil {
+			if it.item == nil || !it.item.LastPlayed.IsZero() {
 				continue
 			}
 			kinds, ids = append(kinds, it.kind), append(ids, it.item.ID)

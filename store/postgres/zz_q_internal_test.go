@@ -79,6 +79,7 @@ func TestZZQueries(t *testing.T) {
 	only := os.Getenv("ZZ_ONLY")
 	var pid int
 	s.pool.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid)
+	qpid = pid
 	for _, q := range qs {
 		if only != "" && !strings.Contains(q.name, only) { continue }
 		var ds, cs []time.Duration
@@ -98,15 +99,17 @@ func TestZZQueries(t *testing.T) {
 
 type qtracer struct{}
 type qkey struct{}
-type qstart struct{ t time.Time; sql string; args []any }
+type qstart struct{ t time.Time; sql string; args []any; cpu time.Duration }
+
+var qpid int
 
 func (qtracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	return context.WithValue(ctx, qkey{}, qstart{time.Now(), d.SQL, d.Args})
+	return context.WithValue(ctx, qkey{}, qstart{time.Now(), d.SQL, d.Args, backendCPU(qpid)})
 }
 func (qtracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryEndData) {
 	st := ctx.Value(qkey{}).(qstart)
 	if el := time.Since(st.t); el > 3*time.Millisecond {
-		fmt.Printf("  %6.1fms %s\n", float64(el.Microseconds())/1000, strings.Join(strings.Fields(st.sql), " "))
+		fmt.Printf("  %6.1fms cpu %3dms %s\n", float64(el.Microseconds())/1000, (backendCPU(qpid)-st.cpu).Milliseconds(), strings.Join(strings.Fields(st.sql), " "))
 		if os.Getenv("ZZ_ARGS") != "" { fmt.Printf("     args %v\n", st.args) }
 		if os.Getenv("ZZ_EXPLAIN") != "" && explainPool != nil && !strings.HasPrefix(st.sql, "EXPLAIN") {
 			rows, err := explainPool.Query(context.Background(), "EXPLAIN (ANALYZE, BUFFERS) "+st.sql, st.args...)

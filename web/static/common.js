@@ -44,8 +44,9 @@
 
   let mePromise = null;
 
-  // me returns the current user (GET /api/v1/me), fetched once per page
-  // unless refresh is set.
+  // me returns GET /api/v1/me (the user, the CSRF token, the instance's
+  // mode), fetched once per page unless refresh is set. Show the user with
+  // loadUser, which keeps answers in order.
   function me(refresh) {
     if (!mePromise || refresh) {
       mePromise = request("GET", "/api/v1/me").then((m) => {
@@ -61,7 +62,23 @@
     return mePromise;
   }
 
-  async function request(method, path, opts) {
+  // pending counts the API calls in flight (SH.pending()). A call counts
+  // from the moment it is made, synchronously in the handler that makes
+  // it, until its answer has arrived and been handed to the code that asked
+  // (which puts it on the page at once; charts draw with the next frame).
+  let pending = 0;
+
+  function request(method, path, opts) {
+    pending++;
+    const done = () => {
+      pending--;
+    };
+    const p = send(method, path, opts);
+    p.then(done, done);
+    return p;
+  }
+
+  async function send(method, path, opts) {
     const o = opts || {};
     const headers = { Accept: "application/json" };
     if (method !== "GET" && method !== "HEAD") {
@@ -665,12 +682,21 @@
     window.setTimeout(() => t.remove(), kind === "error" ? 8000 : 4000);
   }
 
+  // finishConfirm ends the question on screen (as cancelled), if any.
+  let finishConfirm = null;
+
   // confirmAction shows the confirmation dialog and resolves to true when
-  // the user confirms. Escape and Cancel resolve to false.
+  // the user confirms. Escape and Cancel resolve to false. The answer is
+  // taken from the buttons and the dialog's cancel event as they happen:
+  // the close event comes later (with the next frame) and may belong to an
+  // earlier question, so it only counts while no question is on screen.
   function confirmAction(opts) {
     const d = document.getElementById("confirm-dialog");
     if (!d || typeof d.showModal !== "function") {
       return Promise.resolve(window.confirm(opts.message));
+    }
+    if (finishConfirm) {
+      finishConfirm(false); // one question at a time
     }
     setText($("#confirm-title", d), opts.title);
     setText($("#confirm-message", d), opts.message);
@@ -680,20 +706,38 @@
     ok.className = "button " + (opts.danger ? "danger" : "primary");
     const opener = document.activeElement;
     return new Promise((resolve) => {
-      const onOK = () => d.close("confirm");
-      const onCancel = () => d.close("cancel");
-      const onClose = () => {
+      let finished = false;
+      const finish = (yes) => {
+        if (finished) {
+          return;
+        }
+        finished = true;
+        finishConfirm = null;
         ok.removeEventListener("click", onOK);
         cancel.removeEventListener("click", onCancel);
+        d.removeEventListener("cancel", onCancelEvent);
         d.removeEventListener("close", onClose);
+        if (d.open) {
+          d.close(yes ? "confirm" : "cancel");
+        }
         if (opener && opener.focus && document.contains(opener)) {
           opener.focus();
         }
-        resolve(d.returnValue === "confirm");
+        resolve(yes);
+      };
+      const onOK = () => finish(true);
+      const onCancel = () => finish(false);
+      const onCancelEvent = () => finish(false); // Escape
+      const onClose = () => {
+        if (!d.open) {
+          finish(d.returnValue === "confirm");
+        }
       };
       ok.addEventListener("click", onOK);
       cancel.addEventListener("click", onCancel);
+      d.addEventListener("cancel", onCancelEvent);
       d.addEventListener("close", onClose);
+      finishConfirm = finish;
       d.returnValue = "";
       d.showModal();
       // The safe choice has the focus.
@@ -780,20 +824,33 @@
 
   // ---------- Lazy loading ----------
 
-  // whenVisible runs fn once when the element comes near the viewport.
-  function whenVisible(node, fn) {
+  // whenVisible runs load once, when the element comes near the viewport.
+  // The element's data-lazy attribute says how far it got: "waiting" (not
+  // seen yet), "loading", then "done" once the promise load returned has
+  // settled (whether the content or an error message is shown).
+  function whenVisible(node, load) {
     if (!node) {
       return;
     }
+    node.dataset.lazy = "waiting";
+    const run = () => {
+      node.dataset.lazy = "loading";
+      const finish = () => {
+        node.dataset.lazy = "done";
+      };
+      Promise.resolve()
+        .then(load)
+        .then(finish, finish);
+    };
     if (!("IntersectionObserver" in window)) {
-      fn();
+      run();
       return;
     }
     const io = new IntersectionObserver(
       (entries) => {
         if (entries.some((e) => e.isIntersecting)) {
           io.disconnect();
-          fn();
+          run();
         }
       },
       { rootMargin: "400px 0px" }
@@ -825,8 +882,61 @@
 
   // ---------- Settings menu (every page of a logged-in user) ----------
 
+  // userChanged tells the page (the "userchange" event) what the user's
+  // state is now.
   function userChanged(user) {
     document.dispatchEvent(new CustomEvent("userchange", { detail: user }));
+  }
+
+  // The user's state comes from reads (the page's first load, the refresh
+  // in the background) and from the answers of settings actions (start,
+  // stop, mode). Answers can arrive in any order, so a read that overlapped
+  // an action is dropped (the action's answer is newer), and of overlapping
+  // actions only the last one's answer is shown.
+  let actionsInFlight = 0;
+  let userEpoch = 0; // changes whenever an action starts or ends
+  let lastAction = 0;
+  let firstUser = null;
+
+  // loadUser reads the user and shows it, unless an action overlapped the
+  // read. Without refresh it reads once per page.
+  function loadUser(refresh) {
+    if (!refresh && firstUser) {
+      return firstUser;
+    }
+    const epoch = userEpoch;
+    const p = me(refresh).then((m) => {
+      if (epoch === userEpoch && actionsInFlight === 0) {
+        userChanged(m.user);
+      }
+      return m;
+    });
+    if (!refresh) {
+      firstUser = p;
+      p.catch(() => {
+        firstUser = null;
+      });
+    }
+    return p;
+  }
+
+  // userAction runs a settings action whose answer is the user, and shows
+  // that answer.
+  async function userAction(act) {
+    const seq = ++lastAction;
+    actionsInFlight++;
+    userEpoch++;
+    try {
+      const u = await act();
+      mePromise = null; // what me() cached is older now
+      if (seq === lastAction) {
+        userChanged(u);
+      }
+      return u;
+    } finally {
+      actionsInFlight--;
+      userEpoch++;
+    }
   }
 
   function setupSettings() {
@@ -856,14 +966,13 @@
       }
     };
     document.addEventListener("userchange", (e) => show(e.detail));
-    me().then((m) => userChanged(m.user), () => {});
+    loadUser().catch(() => {});
 
     const run = async (action, item) => {
       switch (action) {
         case "start": {
           m.close(true);
-          const u = await api.post("/api/v1/me/start");
-          userChanged(u);
+          await userAction(() => api.post("/api/v1/me/start"));
           notify("Monitoring started.");
           break;
         }
@@ -878,8 +987,7 @@
           if (!yes) {
             return;
           }
-          const u = await api.post("/api/v1/me/stop");
-          userChanged(u);
+          await userAction(() => api.post("/api/v1/me/stop"));
           notify("Monitoring stopped.");
           break;
         }
@@ -921,8 +1029,7 @@
     if (modeSelect) {
       modeSelect.addEventListener("change", async () => {
         try {
-          const u = await api.put("/api/v1/me/mode", { mode: modeSelect.value });
-          userChanged(u);
+          const u = await userAction(() => api.put("/api/v1/me/mode", { mode: modeSelect.value }));
           notify("Listening mode: " + (MODES[u.mode] || u.mode) + ".");
         } catch (err) {
           notify(err.message, "error");
@@ -938,7 +1045,9 @@
     ApiError: ApiError,
     api: api,
     me: me,
+    loadUser: loadUser,
     userChanged: userChanged,
+    pending: () => pending,
     el: el,
     append: append,
     clear: clear,

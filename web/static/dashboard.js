@@ -2,9 +2,16 @@
 // counts, playlists and imports, all from the JSON API.
 //
 // Everything above the fold is requested at once, in parallel; play counts
-// and playlists load when they scroll into view. window.__dashboardReady
-// resolves when every chart and list above the fold has been drawn, with
-// {ms, charts, errors} (ms = performance.now() at that moment).
+// and playlists load when they scroll into view (their card's data-lazy
+// attribute says how far they got, see SH.whenVisible). Readiness, for
+// scripts and tests:
+//   - window.__dashboardReady resolves when every chart and list above the
+//     fold has been drawn, with {ms, charts, errors} (ms = performance.now()
+//     at that moment);
+//   - window.__pageReady resolves, with the same object, once everything the
+//     page loads at the start has been shown (also the year links and the
+//     imports), so that nothing moves any more until the user acts;
+//   - SH.pending() is the number of API calls still in flight.
 (function () {
   "use strict";
 
@@ -54,10 +61,11 @@
   document.addEventListener("userchange", (e) => renderUser(e.detail));
 
   // Status changes in the background (a worker picks the user up); refresh
-  // it while the page is visible.
+  // it while the page is visible. (SH.loadUser drops an answer that a
+  // settings action overtook.)
   window.setInterval(() => {
     if (document.visibilityState === "visible") {
-      SH.me(true).then((m) => SH.userChanged(m.user), () => {});
+      SH.loadUser(true).catch(() => {});
     }
   }, 30000);
 
@@ -282,6 +290,7 @@
   const historyMore = $("#history-more");
   let historyNext = null;
   let historyRows = 0;
+  let historySeq = 0;
   setText($("#history-tz"), SH.timeZone);
 
   function trackCell(track) {
@@ -289,11 +298,21 @@
     return el("td", null, href ? el("a", { href: href, target: "_blank", rel: "noopener noreferrer" }, track.name) : track.name, track.is_local ? el("span", { class: "tag" }, "local") : null);
   }
 
-  function loadHistory() {
+  // loadHistory shows the newest plays (reset) or appends the next page. A
+  // reset wins over pages still on their way.
+  function loadHistory(reset) {
+    const seq = reset ? ++historySeq : historySeq;
     historyMore.disabled = true;
     return api
-      .get("/api/v1/me/history", { limit: 50, cursor: historyNext })
+      .get("/api/v1/me/history", { limit: 50, cursor: reset ? null : historyNext })
       .then((r) => {
+        if (seq !== historySeq) {
+          return;
+        }
+        if (reset) {
+          clear(historyBody);
+          historyRows = 0;
+        }
         for (const it of r.items) {
           historyBody.appendChild(
             el(
@@ -314,21 +333,30 @@
         setText($("#history-count"), historyRows ? fmt.int(historyRows) + " plays shown" : "No plays recorded yet.");
       })
       .finally(() => {
-        historyMore.disabled = false;
+        if (seq === historySeq) {
+          historyMore.disabled = false;
+        }
       });
   }
-  historyMore.addEventListener("click", () => settle(loadHistory()));
+  historyMore.addEventListener("click", () => settle(loadHistory(false)));
 
   // ---------- Play counts ----------
 
   const COUNTS_PAGE = 25;
   let countsOffset = 0;
+  let countsSeq = 0;
   const countsBody = $("#counts-table tbody");
+  const countsCard = $("#counts-card");
 
   function loadCounts() {
+    const seq = ++countsSeq;
+    const offset = countsOffset;
     $("#counts-prev").disabled = true;
     $("#counts-next").disabled = true;
-    return api.get("/api/v1/me/stats/top", { kind: "tracks", by: "count", range: "all", limit: COUNTS_PAGE + 1, offset: countsOffset }).then((r) => {
+    return api.get("/api/v1/me/stats/top", { kind: "tracks", by: "count", range: "all", limit: COUNTS_PAGE + 1, offset: offset }).then((r) => {
+      if (seq !== countsSeq) {
+        return; // another page was asked for meanwhile
+      }
       const more = r.items.length > COUNTS_PAGE;
       clear(countsBody);
       for (const it of r.items.slice(0, COUNTS_PAGE)) {
@@ -346,11 +374,11 @@
         );
       }
       if (!r.items.length) {
-        countsBody.appendChild(el("tr", null, el("td", { colspan: 6, class: "muted" }, countsOffset ? "No more tracks." : "No plays recorded yet.")));
+        countsBody.appendChild(el("tr", null, el("td", { colspan: 6, class: "muted" }, offset ? "No more tracks." : "No plays recorded yet.")));
       }
-      $("#counts-prev").disabled = countsOffset === 0;
+      $("#counts-prev").disabled = offset === 0;
       $("#counts-next").disabled = !more;
-      setText($("#counts-page"), r.items.length ? "Tracks " + fmt.int(countsOffset + 1) + "–" + fmt.int(countsOffset + Math.min(r.items.length, COUNTS_PAGE)) : "");
+      setText($("#counts-page"), r.items.length ? "Tracks " + fmt.int(offset + 1) + "–" + fmt.int(offset + Math.min(r.items.length, COUNTS_PAGE)) : "");
     });
   }
   $("#counts-prev").addEventListener("click", () => {
@@ -688,36 +716,30 @@
   // refreshStats reloads every figure (after an import).
   function refreshStats() {
     lifetimeHW = null;
-    historyNext = null;
-    historyRows = 0;
-    clear(historyBody);
     countsOffset = 0;
-    return Promise.all([settle(loadTotals()), settle(loadYears()), settle(loadOverTime(true)), settle(loadHourly()), settle(loadHeatmap(), $("#heatmap")), settle(loadTop(true)), settle(loadHistory()), countsLoaded ? settle(loadCounts()) : null]);
+    const counts = countsCard.dataset.lazy === "waiting" ? null : settle(loadCounts());
+    return Promise.all([settle(loadTotals()), settle(loadYears()), settle(loadOverTime(true)), settle(loadHourly()), settle(loadHeatmap(), $("#heatmap")), settle(loadTop(true)), settle(loadHistory(true)), counts]);
   }
 
   const started = [
-    settle(SH.me().then((m) => renderUser(m.user))),
+    settle(SH.loadUser()),
     settle(loadTotals()),
     settle(loadOverTime(true), overTimeCanvas.parentElement),
     settle(loadHourly(), hourlyCanvas.parentElement),
     settle(loadHeatmap(), $("#heatmap")),
     settle(loadTop(true)),
-    settle(loadHistory())
+    settle(loadHistory(true))
   ];
-  settle(loadYears());
-  settle(loadImports());
+  const alsoStarted = [settle(loadYears()), settle(loadImports())];
 
-  let countsLoaded = false;
-  SH.whenVisible($("#counts-card"), () => {
-    countsLoaded = true;
-    settle(loadCounts());
-  });
+  SH.whenVisible(countsCard, () => settle(loadCounts()));
   SH.whenVisible($("#playlists-card"), () => settle(loadPlaylists()));
 
-  window.__dashboardReady = Promise.all(started).then(() => ({
+  const info = () => ({
     ms: performance.now(),
     charts: typeof window.Chart === "undefined" ? 0 : Object.keys(window.Chart.instances).length,
     errors: errors
-  }));
-  window.__pageReady = window.__dashboardReady;
+  });
+  window.__dashboardReady = Promise.all(started).then(info);
+  window.__pageReady = Promise.all(started.concat(alsoStarted)).then(info);
 })();

@@ -5,6 +5,10 @@
 // localStorage under "theme-preference". Every change dispatches a
 // "themechange" event on document with {preference, theme}; the dashboard's
 // charts listen to it and recolour themselves without a reload.
+//
+// window.__pageReady (a promise of {ms, charts, errors}) tells scripts and
+// tests that a page has shown what it loads at the start; pages with a
+// script of their own set it there, the others get it here.
 (function () {
   "use strict";
 
@@ -114,12 +118,24 @@
     }
   });
 
-  document.addEventListener("DOMContentLoaded", function () {
-    var b = document.getElementById("theme-toggle");
-    if (b) {
-      b.addEventListener("click", cycle);
+  // The toggle works from the moment it is on screen, before the page has
+  // finished loading: the listener is on the document, which exists before
+  // the button is parsed. (Enter and Space on the button click it too.)
+  document.addEventListener("click", function (e) {
+    var t = e.target;
+    if (t && t.closest && t.closest("#theme-toggle")) {
+      cycle();
     }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
     updateButton();
+    // Pages without a script of their own are ready once parsed; page
+    // scripts (deferred, so they ran before this event) set their own
+    // window.__pageReady.
+    if (!window.__pageReady) {
+      window.__pageReady = Promise.resolve({ ms: window.performance ? window.performance.now() : 0, charts: 0, errors: 0 });
+    }
   });
 
   window.spotifyhistTheme = {

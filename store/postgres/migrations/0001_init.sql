@@ -77,7 +77,7 @@ CREATE INDEX tracks_norm_name_idx ON tracks (norm_name) WHERE linked;
 CREATE TABLE track_artists (
     track_id  text COLLATE "C" NOT NULL REFERENCES tracks (id) ON DELETE CASCADE,
     position  integer NOT NULL,
-    artist_id text COLLATE "C" NOT NULL REFERENCES artists (id),
+    artist_id text COLLATE "C" NOT NULL, -- upserted before its tracks (no key check on this hot path)
     PRIMARY KEY (track_id, position),
     UNIQUE (track_id, artist_id)
 );
@@ -211,7 +211,10 @@ CREATE TABLE user_albums (
 
 CREATE INDEX user_albums_album_idx ON user_albums (album_id);
 
--- Per (user, UTC year, track) and (user, UTC year, artist).
+-- Per (user, UTC year, track) and (user, UTC year, artist), with the same
+-- per UTC month (months[m] and months_ms[m] for m = 1..12), so that a range
+-- that cuts a year is read from whole months and at most half a month of
+-- plays at each edge.
 CREATE TABLE user_year_tracks (
     user_id     text COLLATE "C" NOT NULL,
     year        smallint NOT NULL,
@@ -219,6 +222,8 @@ CREATE TABLE user_year_tracks (
     plays       integer NOT NULL,
     ms_played   bigint NOT NULL,
     last_played timestamptz NOT NULL,
+    months      integer[] NOT NULL,
+    months_ms   bigint[] NOT NULL,
     PRIMARY KEY (user_id, year, track_id)
 ) WITH (fillfactor = 80);
 
@@ -229,18 +234,34 @@ CREATE TABLE user_year_artists (
     plays       integer NOT NULL,
     ms_played   bigint NOT NULL,
     last_played timestamptz NOT NULL,
+    months      integer[] NOT NULL,
+    months_ms   bigint[] NOT NULL,
     PRIMARY KEY (user_id, year, artist_id)
 ) WITH (fillfactor = 80);
 
--- The most played track (kind 't') and artist (kind 'a') of each user and
--- UTC year, ties broken by the smaller id.
+-- The most played tracks (kind 't') and artists (kind 'a') of each user
+-- and UTC year, best first (more plays, then the smaller id): the first
+-- eight, so that a local year can skip those the hours it does not share
+-- with the UTC year touch; and the number of items with plays that year.
 CREATE TABLE user_year_tops (
     user_id text COLLATE "C" NOT NULL,
     year    smallint NOT NULL,
-    kind    "char" NOT NULL,
-    id      text COLLATE "C" NOT NULL,
-    plays   integer NOT NULL,
+    kind    text NOT NULL CHECK (kind IN ('t', 'a')),
+    items   integer NOT NULL,
+    ids     text[] COLLATE "C" NOT NULL,
+    plays   integer[] NOT NULL,
     PRIMARY KEY (user_id, year, kind)
+);
+
+-- Per user: all-time plays and time listened, and the number of tracks,
+-- artists and albums played.
+CREATE TABLE user_totals (
+    user_id   text COLLATE "C" PRIMARY KEY,
+    plays     bigint NOT NULL,
+    ms_played bigint NOT NULL,
+    tracks    integer NOT NULL,
+    artists   integer NOT NULL,
+    albums    integer NOT NULL
 );
 
 -- Per (user, UTC day): plays and time listened, with running totals by
