@@ -40,10 +40,9 @@ func linkArtistsCommand() command {
 			if err != nil {
 				return err
 			}
-			app, err := spotifyhist.New(spotifyhist.Config{
-				ClientID: e.cfg.ClientID, ClientSecret: e.cfg.ClientSecret,
-				APIURL: e.cfg.APIURL, AccountsURL: e.cfg.AccountsURL, Logger: e.logger,
-			})
+			sc := e.cfg.spotifyConfig()
+			sc.RedirectURL, sc.Logger = "", e.logger // stored tokens only: no login
+			app, err := spotifyhist.New(sc)
 			if err != nil {
 				return fmt.Errorf("Spotify configuration: %w", err)
 			}

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spotifyhist/spotifyhist/spotifyhist"
 )
 
 // Defaults of the configuration (DESIGN §8). The lease TTL and heartbeat
@@ -28,6 +30,9 @@ const (
 	defaultHeartbeat        = 5 * time.Second
 	defaultLeaseTTL         = 20 * time.Second
 	defaultMaxUpload        = 512 << 20
+	// defaultEnrichmentPerDay keeps the artist linker under the daily
+	// Development Mode ceiling reported for /tracks/{id} (about 500–600).
+	defaultEnrichmentPerDay = 450
 	sqliteFileName          = "spotifyhist.db"
 	secretKeyFileName       = "secret.key"
 )
@@ -54,6 +59,8 @@ type config struct {
 	MaxUploadBytes       int64
 	LinkArtistsInterval  time.Duration
 	DisplayTimezone      string
+	SpotifyRequests      int64
+	EnrichmentPerDay     int64
 }
 
 // setting describes one configuration variable: its environment name, the
@@ -106,6 +113,10 @@ func settings() []setting {
 			bind: func(c *config) flag.Value { return (*int64Value)(&c.MaxUploadBytes) }},
 		{env: "SPOTIFYHIST_LINK_ARTISTS_INTERVAL", flag: "link-artists-interval", usage: "how often serve runs the artist linker (0: never; use the link-artists command)",
 			bind: func(c *config) flag.Value { return (*durationValue)(&c.LinkArtistsInterval) }},
+		{env: "SPOTIFYHIST_SPOTIFY_REQUESTS_PER_30S", flag: "spotify-requests-per-30s", usage: "app-wide Spotify Web API calls allowed in any rolling 30 s, per process (Spotify limits the app, not the user)",
+			bind: func(c *config) flag.Value { return (*int64Value)(&c.SpotifyRequests) }},
+		{env: "SPOTIFYHIST_SPOTIFY_ENRICHMENT_PER_DAY", flag: "spotify-enrichment-per-day", usage: "track lookups (artist linker) allowed in any rolling 24 h; 0: no daily cap",
+			bind: func(c *config) flag.Value { return (*int64Value)(&c.EnrichmentPerDay) }},
 		{env: "SPOTIFYHIST_DISPLAY_TIMEZONE", flag: "display-timezone", usage: "IANA zone of API statistics that name none (the dashboard sends the browser's zone)",
 			bind: func(c *config) flag.Value { return (*stringValue)(&c.DisplayTimezone) }},
 	}
@@ -126,6 +137,8 @@ func defaultConfig() config {
 		PublicStats:          true,
 		MaxUploadBytes:       defaultMaxUpload,
 		LinkArtistsInterval:  24 * time.Hour,
+		SpotifyRequests:      spotifyhist.BudgetRequestsDefault,
+		EnrichmentPerDay:     defaultEnrichmentPerDay,
 		DisplayTimezone:      "UTC",
 	}
 }
@@ -264,6 +277,12 @@ func (c *config) validate() error {
 	if c.LinkArtistsInterval < 0 {
 		bad("SPOTIFYHIST_LINK_ARTISTS_INTERVAL", "must not be negative")
 	}
+	if c.SpotifyRequests < 10 {
+		bad("SPOTIFYHIST_SPOTIFY_REQUESTS_PER_30S", "must be at least 10, got %d", c.SpotifyRequests)
+	}
+	if c.EnrichmentPerDay < 0 {
+		bad("SPOTIFYHIST_SPOTIFY_ENRICHMENT_PER_DAY", "must not be negative")
+	}
 	if _, err := c.displayLocation(); err != nil {
 		bad("SPOTIFYHIST_DISPLAY_TIMEZONE", "unknown zone %q (want an IANA name such as Europe/Berlin)", c.DisplayTimezone)
 	}
@@ -370,3 +389,19 @@ func (v *int64Value) Set(s string) error {
 	return nil
 }
 func (v *int64Value) String() string { return strconv.FormatInt(int64(*v), 10) }
+
+// spotifyConfig is the Spotify client configuration of serve and
+// link-artists.
+func (c *config) spotifyConfig() spotifyhist.Config {
+	return spotifyhist.Config{
+		ClientID:     c.ClientID,
+		ClientSecret: c.ClientSecret,
+		RedirectURL:  strings.TrimRight(c.BaseURL, "/") + "/auth/callback",
+		APIURL:       c.APIURL,
+		AccountsURL:  c.AccountsURL,
+		Budget: spotifyhist.BudgetConfig{
+			Requests:         int(c.SpotifyRequests),
+			EnrichmentPerDay: int(c.EnrichmentPerDay),
+		},
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -100,15 +99,9 @@ func serve(ctx context.Context, e *env, demo bool) error {
 		defer d.demo.Close()
 	}
 	if !e.cfg.localMode() {
-		d.app, err = spotifyhist.New(spotifyhist.Config{
-			ClientID:     e.cfg.ClientID,
-			ClientSecret: e.cfg.ClientSecret,
-			RedirectURL:  strings.TrimRight(e.cfg.BaseURL, "/") + "/auth/callback",
-			APIURL:       e.cfg.APIURL,
-			AccountsURL:  e.cfg.AccountsURL,
-			Registerer:   d.reg,
-			Logger:       e.logger,
-		})
+		sc := e.cfg.spotifyConfig()
+		sc.Registerer, sc.Logger = d.reg, e.logger
+		d.app, err = spotifyhist.New(sc)
 		if err != nil {
 			return fmt.Errorf("Spotify configuration: %w", err)
 		}
