@@ -480,7 +480,7 @@ func (r *linkerRun) countRemaining(ctx context.Context) (int, error) {
 // id it was looked up by, even when Spotify answers with another
 // (relinked) id, because plays refer to that id.
 func linkerTrack(id string, got *spotifyhist.Track) store.Track {
-	t := playlistScannerTrack(got)
+	t := storeTrack(got)
 	t.ID = id
 	t.IsLocal = false
 	return t

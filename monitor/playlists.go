@@ -294,7 +294,7 @@ func playlistScannerRows(items []spotifyhist.PlaylistItem) ([]store.PlaylistTrac
 		row := store.PlaylistTrack{Position: it.Position, AddedAt: it.AddedAt}
 		switch {
 		case it.Type == spotifyhist.ItemTrack && it.Track != nil && it.Track.ID != "":
-			row.Track = playlistScannerTrack(it.Track)
+			row.Track = storeTrack(it.Track)
 			row.Status = store.PlaylistTrackPlayable
 			if row.Track.IsLocal {
 				row.Status = store.PlaylistTrackLocal
@@ -314,36 +314,6 @@ func playlistScannerRows(items []spotifyhist.PlaylistItem) ([]store.PlaylistTrac
 		rows = append(rows, row)
 	}
 	return rows, counts
-}
-
-// playlistScannerTrack converts a track Spotify returned into a linked
-// catalogue track. Local files and the rare artist or album without a
-// Spotify id get provisional ids made from their names.
-func playlistScannerTrack(t *spotifyhist.Track) store.Track {
-	out := store.Track{
-		ID:         t.ID,
-		Name:       t.Name,
-		DurationMS: t.DurationMS,
-		ISRC:       t.ISRC,
-		IsLocal:    t.IsLocal,
-		Linked:     true,
-	}
-	switch {
-	case t.Album.ID != "":
-		out.Album = store.Album{ID: t.Album.ID, Name: t.Album.Name}
-	case t.Album.Name != "":
-		out.Album = store.Album{ID: store.ProvisionalID("album", t.Album.Name), Name: t.Album.Name}
-	}
-	out.Artists = make([]store.Artist, 0, len(t.Artists))
-	for _, a := range t.Artists {
-		switch {
-		case a.ID != "":
-			out.Artists = append(out.Artists, store.Artist{ID: a.ID, Name: a.Name})
-		case a.Name != "":
-			out.Artists = append(out.Artists, store.Artist{ID: store.ProvisionalID("artist", a.Name), Name: a.Name})
-		}
-	}
-	return out
 }
 
 // AddPlaylistByURL links a playlist the user does not own or follow to the
