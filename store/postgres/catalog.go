@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"hash/fnv"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -23,7 +24,7 @@ func (s *Store) UpsertTracks(ctx context.Context, tracks []store.Track) error {
 		return err
 	}
 	return wrap(op, s.inTx(ctx, func(tx pgx.Tx) error {
-		changes, err := upsertTracks(ctx, tx, in)
+		changes, _, err := upsertTracks(ctx, tx, in)
 		if err != nil {
 			return err
 		}
@@ -104,12 +105,214 @@ func metaHash(tr *store.Track) int64 {
 	return int64(h.Sum64()) //nolint:gosec // stored as a signed bigint
 }
 
-// upsertTracks writes prepared tracks (see prepareTracks) and returns the
-// stored tracks whose album or artists changed, for recredit.
-func upsertTracks(ctx context.Context, tx pgx.Tx, in []store.Track) ([]creditChange, error) {
+// upsertTracks writes prepared tracks (see prepareTracks). It returns the
+// stored tracks whose album or artists changed, for recredit, and the
+// album and artists of every given track as stored afterwards.
+//
+// One probe reads the stored metadata hashes: tracks stored as given are
+// not written again, and unlinked tracks already stored are left alone.
+func upsertTracks(ctx context.Context, tx pgx.Tx, in []store.Track) ([]creditChange, map[string]credit, error) {
 	if len(in) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
+	if err := upsertNames(ctx, tx, in); err != nil {
+		return nil, nil, err
+	}
+	ids := make([]string, len(in))
+	for i := range in {
+		ids[i] = in[i].ID
+	}
+	rows, err := tx.Query(ctx, `SELECT t.id, t.meta_hash FROM unnest($1::text[]) AS i(id) JOIN tracks t ON t.id = i.id`, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	stored := map[string]int64{}
+	var (
+		id   string
+		hash int64
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&id, &hash}, func() error {
+		stored[id] = hash
+		return nil
+	}); err != nil {
+		return nil, nil, err
+	}
+
+	type cols struct {
+		id, name, norm, isrc, album []string
+		dur                         []int32
+		local                       []bool
+		hash                        []int64
+	}
+	var (
+		linked, unlinked cols
+		byID             = make(map[string]*store.Track, len(in))
+		credits          = make(map[string]credit, len(in))
+		unknown          []string // stored with other credits than given
+		replaced         []string // stored tracks a linked upsert replaces
+	)
+	for i := range in {
+		tr := &in[i]
+		byID[tr.ID] = tr
+		c := credit{album: tr.Album.ID}
+		for _, a := range tr.Artists {
+			c.artists = append(c.artists, a.ID)
+		}
+		credits[tr.ID] = c
+		h := metaHash(tr)
+		old, exists := stored[tr.ID]
+		switch {
+		case exists && old == h:
+			continue
+		case exists && !tr.Linked:
+			unknown = append(unknown, tr.ID)
+			continue
+		case exists:
+			replaced = append(replaced, tr.ID)
+		}
+		col := &unlinked
+		if tr.Linked {
+			col = &linked
+		}
+		col.id = append(col.id, tr.ID)
+		col.name = append(col.name, tr.Name)
+		col.norm = append(col.norm, store.NormalizeName(tr.Name))
+		col.isrc = append(col.isrc, tr.ISRC)
+		col.album = append(col.album, tr.Album.ID)
+		col.dur = append(col.dur, int32(tr.DurationMS)) //nolint:gosec // durations are far below 2^31 ms
+		col.local = append(col.local, tr.IsLocal)
+		col.hash = append(col.hash, h)
+	}
+	const insertTracks = `INSERT INTO tracks (id, name, norm_name, isrc, album_id, duration_ms, is_local, linked, meta_hash)
+		SELECT id, name, norm, isrc, nullif(album, ''), dur, local, $8, hash
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bool[], $9::bigint[])
+			AS t(id, name, norm, isrc, album, dur, local, hash)
+		ON CONFLICT (id) DO NOTHING RETURNING id`
+	var (
+		written []string // tracks whose artist rows must be (re)written
+		changed []string // stored tracks replaced
+		old     map[string]credit
+	)
+	if len(linked.id) > 0 {
+		rows, err := tx.Query(ctx, insertTracks,
+			linked.id, linked.name, linked.norm, linked.isrc, linked.album, linked.dur, linked.local, true, linked.hash)
+		if err != nil {
+			return nil, nil, err
+		}
+		ins, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return nil, nil, err
+		}
+		written = append(written, ins...)
+		// Stored tracks to replace: those stored before, and those another
+		// transaction stored meanwhile. Their credits are read under lock
+		// before they change.
+		slices.Sort(ins)
+		var upd []int
+		for i, id := range linked.id {
+			if _, ok := slices.BinarySearch(ins, id); !ok {
+				upd = append(upd, i)
+				replaced = append(replaced, id)
+			}
+		}
+		replaced = sortedSet(replaced)
+		if len(upd) > 0 {
+			if _, err := tx.Exec(ctx, `SELECT id FROM tracks WHERE id = ANY($1) ORDER BY id FOR UPDATE`, replaced); err != nil {
+				return nil, nil, err
+			}
+			if old, err = loadCredits(ctx, tx, replaced); err != nil {
+				return nil, nil, err
+			}
+			pick := func(col []string) []string {
+				out := make([]string, len(upd))
+				for j, i := range upd {
+					out[j] = col[i]
+				}
+				return out
+			}
+			dur, local, hash := make([]int32, len(upd)), make([]bool, len(upd)), make([]int64, len(upd))
+			for j, i := range upd {
+				dur[j], local[j], hash[j] = linked.dur[i], linked.local[i], linked.hash[i]
+			}
+			rows, err := tx.Query(ctx, `
+				UPDATE tracks SET name = u.name, norm_name = u.norm, isrc = u.isrc, album_id = nullif(u.album, ''),
+					duration_ms = u.dur, is_local = u.local, linked = true, meta_hash = u.hash
+				FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bool[], $8::bigint[])
+					AS u(id, name, norm, isrc, album, dur, local, hash)
+				WHERE tracks.id = u.id AND tracks.meta_hash <> u.hash
+				RETURNING tracks.id`,
+				pick(linked.id), pick(linked.name), pick(linked.norm), pick(linked.isrc), pick(linked.album), dur, local, hash)
+			if err != nil {
+				return nil, nil, err
+			}
+			if changed, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+				return nil, nil, err
+			}
+			written = append(written, changed...)
+		}
+	}
+	if len(unlinked.id) > 0 {
+		rows, err := tx.Query(ctx, insertTracks,
+			unlinked.id, unlinked.name, unlinked.norm, unlinked.isrc, unlinked.album, unlinked.dur, unlinked.local, false, unlinked.hash)
+		if err != nil {
+			return nil, nil, err
+		}
+		ins, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return nil, nil, err
+		}
+		written = append(written, ins...)
+		// Another transaction stored some first: their credits are theirs.
+		slices.Sort(ins)
+		for _, id := range unlinked.id {
+			if _, ok := slices.BinarySearch(ins, id); !ok {
+				unknown = append(unknown, id)
+			}
+		}
+	}
+	if len(written) > 0 {
+		slices.Sort(written)
+		if len(changed) > 0 {
+			if _, err := tx.Exec(ctx, `DELETE FROM track_artists WHERE track_id = ANY($1)`, changed); err != nil {
+				return nil, nil, err
+			}
+		}
+		var tid, aid []string
+		var pos []int32
+		for _, id := range written {
+			for i, a := range byID[id].Artists {
+				tid, aid, pos = append(tid, id), append(aid, a.ID), append(pos, int32(i)) //nolint:gosec // small
+			}
+		}
+		if len(tid) > 0 {
+			if _, err := tx.Exec(ctx, `INSERT INTO track_artists (track_id, position, artist_id)
+				SELECT * FROM unnest($1::text[], $2::int[], $3::text[])`, tid, pos, aid); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	if len(unknown) > 0 {
+		stored, err := loadCredits(ctx, tx, unknown)
+		if err != nil {
+			return nil, nil, err
+		}
+		maps.Copy(credits, stored)
+	}
+	var changes []creditChange
+	for _, id := range changed {
+		c := creditChange{track: id, old: old[id], new: credits[id]}
+		if c.old.album != c.new.album || !slices.Equal(c.old.artists, c.new.artists) {
+			changes = append(changes, c)
+		}
+	}
+	return changes, credits, nil
+}
+
+// upsertNames writes the artists and albums of tracks: Spotify's names
+// (from linked tracks) replace stored ones, an export's never rename.
+// Rows already stored as given are filtered out first, which is cheaper
+// than letting ON CONFLICT find them.
+func upsertNames(ctx context.Context, tx pgx.Tx, in []store.Track) error {
 	type named struct {
 		name   string
 		linked bool
@@ -142,16 +345,13 @@ func upsertTracks(ctx context.Context, tx pgx.Tx, in []store.Track) ([]creditCha
 				uid, uname = append(uid, id), append(uname, n.name)
 			}
 		}
-		// Spotify's names are authoritative; an export's never rename.
-		// Rows already stored as given are filtered out first, which is
-		// cheaper than letting ON CONFLICT find them.
 		if len(lid) > 0 {
 			if _, err := tx.Exec(ctx, `INSERT INTO `+t.table+` (id, name)
 				SELECT * FROM unnest($1::text[], $2::text[]) AS i(id, name)
 				WHERE NOT EXISTS (SELECT 1 FROM `+t.table+` x WHERE x.id = i.id AND x.name = i.name)
 				ON CONFLICT (id) DO UPDATE SET name = excluded.name
 				WHERE `+t.table+`.name IS DISTINCT FROM excluded.name`, lid, lname); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		if len(uid) > 0 {
@@ -159,133 +359,11 @@ func upsertTracks(ctx context.Context, tx pgx.Tx, in []store.Track) ([]creditCha
 				SELECT * FROM unnest($1::text[], $2::text[]) AS i(id, name)
 				WHERE NOT EXISTS (SELECT 1 FROM `+t.table+` x WHERE x.id = i.id)
 				ON CONFLICT (id) DO NOTHING`, uid, uname); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
-
-	type cols struct {
-		id, name, norm, isrc, album []string
-		dur                         []int32
-		local                       []bool
-		hash                        []int64
-	}
-	var linked, unlinked cols
-	byID := make(map[string]*store.Track, len(in))
-	for i := range in {
-		tr := &in[i]
-		byID[tr.ID] = tr
-		c := &unlinked
-		if tr.Linked {
-			c = &linked
-		}
-		c.id = append(c.id, tr.ID)
-		c.name = append(c.name, tr.Name)
-		c.norm = append(c.norm, store.NormalizeName(tr.Name))
-		c.isrc = append(c.isrc, tr.ISRC)
-		c.album = append(c.album, tr.Album.ID)
-		c.dur = append(c.dur, int32(tr.DurationMS)) //nolint:gosec // durations are far below 2^31 ms
-		c.local = append(c.local, tr.IsLocal)
-		c.hash = append(c.hash, metaHash(tr))
-	}
-	const insertTracks = `INSERT INTO tracks (id, name, norm_name, isrc, album_id, duration_ms, is_local, linked, meta_hash)
-		SELECT id, name, norm, isrc, nullif(album, ''), dur, local, $8, hash
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bool[], $9::bigint[])
-			AS t(id, name, norm, isrc, album, dur, local, hash)
-		WHERE NOT EXISTS (SELECT 1 FROM tracks x WHERE x.id = t.id AND ($8 = false OR x.meta_hash = t.hash))
-		ON CONFLICT (id) DO `
-	var (
-		rewrite []string // tracks whose artist rows must be (re)written
-		changed []string // stored tracks a linked upsert replaced
-		old     = map[string]credit{}
-	)
-	if len(linked.id) > 0 {
-		// The credits of stored tracks about to be replaced.
-		rows, err := tx.Query(ctx, `
-			SELECT t.id, coalesce(t.album_id, ''),
-				array(SELECT artist_id FROM track_artists WHERE track_id = t.id ORDER BY position)
-			FROM unnest($1::text[], $2::bigint[]) AS i(id, hash)
-			JOIN tracks t ON t.id = i.id AND t.meta_hash <> i.hash`, linked.id, linked.hash)
-		if err != nil {
-			return nil, err
-		}
-		var (
-			id string
-			c  credit
-		)
-		if _, err := pgx.ForEachRow(rows, []any{&id, &c.album, &c.artists}, func() error {
-			old[id] = credit{album: c.album, artists: slices.Clone(c.artists)}
-			return nil
-		}); err != nil {
-			return nil, err
-		}
-		rows, err = tx.Query(ctx, insertTracks+`UPDATE SET
-				name = excluded.name, norm_name = excluded.norm_name, isrc = excluded.isrc,
-				album_id = excluded.album_id, duration_ms = excluded.duration_ms,
-				is_local = excluded.is_local, linked = true, meta_hash = excluded.meta_hash
-			WHERE tracks.meta_hash <> excluded.meta_hash
-			RETURNING id, xmax <> 0`,
-			linked.id, linked.name, linked.norm, linked.isrc, linked.album, linked.dur, linked.local, true, linked.hash)
-		if err != nil {
-			return nil, err
-		}
-		var updated bool
-		if _, err := pgx.ForEachRow(rows, []any{&id, &updated}, func() error {
-			rewrite = append(rewrite, id)
-			if updated {
-				changed = append(changed, id)
-			}
-			return nil
-		}); err != nil {
-			return nil, err
-		}
-	}
-	if len(unlinked.id) > 0 {
-		rows, err := tx.Query(ctx, insertTracks+`NOTHING RETURNING id`,
-			unlinked.id, unlinked.name, unlinked.norm, unlinked.isrc, unlinked.album, unlinked.dur, unlinked.local, false, unlinked.hash)
-		if err != nil {
-			return nil, err
-		}
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return nil, err
-		}
-		rewrite = append(rewrite, ids...)
-	}
-	if len(rewrite) == 0 {
-		return nil, nil
-	}
-	slices.Sort(rewrite)
-	if len(changed) > 0 {
-		if _, err := tx.Exec(ctx, `DELETE FROM track_artists WHERE track_id = ANY($1)`, changed); err != nil {
-			return nil, err
-		}
-	}
-	var tid, aid []string
-	var pos []int32
-	for _, id := range rewrite {
-		for i, a := range byID[id].Artists {
-			tid, aid, pos = append(tid, id), append(aid, a.ID), append(pos, int32(i)) //nolint:gosec // small
-		}
-	}
-	if len(tid) > 0 {
-		if _, err := tx.Exec(ctx, `INSERT INTO track_artists (track_id, position, artist_id)
-			SELECT * FROM unnest($1::text[], $2::int[], $3::text[])`, tid, pos, aid); err != nil {
-			return nil, err
-		}
-	}
-	var changes []creditChange
-	for _, id := range changed {
-		tr := byID[id]
-		c := creditChange{track: id, old: old[id], new: credit{album: tr.Album.ID}}
-		for _, a := range tr.Artists {
-			c.new.artists = append(c.new.artists, a.ID)
-		}
-		if c.old.album != c.new.album || !slices.Equal(c.old.artists, c.new.artists) {
-			changes = append(changes, c)
-		}
-	}
-	return changes, nil
+	return nil
 }
 
 func mapsKeys[V any](m map[string]V) func(yield func(string) bool) {
@@ -345,7 +423,12 @@ func loadTracks(ctx context.Context, q querier, ids []string) (map[string]store.
 
 // GetTrack returns one track with its album and artists.
 func (s *Store) GetTrack(ctx context.Context, id string) (*store.Track, error) {
-	m, err := loadTracks(ctx, s.pool, []string{id})
+	var m map[string]store.Track
+	err := s.read(ctx, func(tx pgx.Tx) error {
+		var err error
+		m, err = loadTracks(ctx, tx, []string{id})
+		return err
+	})
 	if err != nil {
 		return nil, wrap("get track", err)
 	}
@@ -362,22 +445,29 @@ func (s *Store) UnlinkedTracks(ctx context.Context, p *store.UnlinkedTracksParam
 	if p.Limit <= 0 {
 		return nil, invalid(op, "limit %d <= 0", p.Limit)
 	}
-	rows, err := s.pool.Query(ctx, `SELECT id FROM tracks WHERE NOT linked AND NOT is_local AND id > $1
-		ORDER BY id LIMIT $2`, p.After, p.Limit)
+	var out []store.Track
+	err := s.read(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id FROM tracks WHERE NOT linked AND NOT is_local AND id > $1
+			ORDER BY id LIMIT $2`, p.After, p.Limit)
+		if err != nil {
+			return err
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		m, err := loadTracks(ctx, tx, ids)
+		if err != nil {
+			return err
+		}
+		out = make([]store.Track, 0, len(ids))
+		for _, id := range ids {
+			out = append(out, m[id])
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, wrap(op, err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	m, err := loadTracks(ctx, s.pool, ids)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	out := make([]store.Track, 0, len(ids))
-	for _, id := range ids {
-		out = append(out, m[id])
 	}
 	return out, nil
 }
@@ -385,48 +475,54 @@ func (s *Store) UnlinkedTracks(ctx context.Context, p *store.UnlinkedTracksParam
 // MergeCandidates returns groups of linked tracks sharing the normalised
 // name and the set of artist ids, newest play first.
 func (s *Store) MergeCandidates(ctx context.Context) ([][]store.Track, error) {
-	const op = "merge candidates"
-	rows, err := s.pool.Query(ctx, `
-		WITH credits AS (
-			SELECT t.id, t.norm_name, array_agg(ta.artist_id ORDER BY ta.artist_id) AS artists
-			FROM tracks t JOIN track_artists ta ON ta.track_id = t.id
-			WHERE t.linked
-			GROUP BY t.id
-		), grouped AS (
-			SELECT id, norm_name, artists, count(*) OVER (PARTITION BY norm_name, artists) AS n
-			FROM credits
-		)
-		SELECT g.id, g.norm_name, array_to_string(g.artists, ','),
-			(SELECT max(ut.last_played) FROM user_tracks ut WHERE ut.track_id = g.id)
-		FROM grouped g WHERE g.n > 1`)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
 	type member struct {
 		id   string
 		last *time.Time
 	}
 	groups := map[string][]member{}
-	var (
-		m          member
-		norm, arts string
-		ids        []string
-	)
-	if _, err := pgx.ForEachRow(rows, []any{&m.id, &norm, &arts, &m.last}, func() error {
-		key := norm + "\x00" + arts
-		groups[key] = append(groups[key], m)
-		ids = append(ids, m.id)
-		return nil
-	}); err != nil {
-		return nil, wrap(op, err)
-	}
-	tracks, err := loadTracks(ctx, s.pool, ids)
+	var tracks map[string]store.Track
+	err := s.read(ctx, func(tx pgx.Tx) error {
+		clear(groups)
+		rows, err := tx.Query(ctx, `
+			WITH credits AS (
+				SELECT t.id, t.norm_name, array_agg(ta.artist_id ORDER BY ta.artist_id) AS artists
+				FROM tracks t JOIN track_artists ta ON ta.track_id = t.id
+				WHERE t.linked
+				GROUP BY t.id
+			), grouped AS (
+				SELECT id, norm_name, artists, count(*) OVER (PARTITION BY norm_name, artists) AS n
+				FROM credits
+			)
+			SELECT g.id, g.norm_name, g.artists,
+				(SELECT max(ut.last_played) FROM user_tracks ut WHERE ut.track_id = g.id)
+			FROM grouped g WHERE g.n > 1`)
+		if err != nil {
+			return err
+		}
+		var (
+			m    member
+			norm string
+			arts []string
+			ids  []string
+		)
+		if _, err := pgx.ForEachRow(rows, []any{&m.id, &norm, &arts, &m.last}, func() error {
+			key := norm + "\x00" + strings.Join(arts, "\x00")
+			groups[key] = append(groups[key], m)
+			ids = append(ids, m.id)
+			return nil
+		}); err != nil {
+			return err
+		}
+		tracks, err = loadTracks(ctx, tx, ids)
+		return err
+	})
 	if err != nil {
-		return nil, wrap(op, err)
+		return nil, wrap("merge candidates", err)
 	}
 	out := make([][]store.Track, 0, len(groups))
 	for _, key := range slices.Sorted(mapsKeys(groups)) {
 		g := groups[key]
+		// Newest play first, never played last, then by id.
 		slices.SortFunc(g, func(a, b member) int {
 			switch {
 			case a.last == nil && b.last == nil:
@@ -441,11 +537,11 @@ func (s *Store) MergeCandidates(ctx context.Context) ([][]store.Track, error) {
 			}
 			return cmp.Compare(a.id, b.id)
 		})
-		ts := make([]store.Track, len(g))
+		group := make([]store.Track, len(g))
 		for i, m := range g {
-			ts[i] = tracks[m.id]
+			group[i] = tracks[m.id]
 		}
-		out = append(out, ts)
+		out = append(out, group)
 	}
 	return out, nil
 }

@@ -217,7 +217,7 @@ func (s *Store) ReplacePlaylistTracks(ctx context.Context, p *store.ReplacePlayl
 		if tag.RowsAffected() == 0 {
 			return notFound(op, "playlist %q", p.PlaylistID)
 		}
-		changes, err := upsertTracks(ctx, tx, tracks)
+		changes, _, err := upsertTracks(ctx, tx, tracks)
 		if err != nil {
 			return err
 		}
@@ -243,8 +243,7 @@ func (s *Store) ReplacePlaylistTracks(ctx context.Context, p *store.ReplacePlayl
 func (s *Store) ListPlaylistTracks(ctx context.Context, userID, playlistID string) ([]store.PlaylistTrackStats, error) {
 	const op = "list playlist tracks"
 	var out []store.PlaylistTrackStats
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		out = nil
+	err := s.read(ctx, func(tx pgx.Tx) error {
 		var one int
 		if err := tx.QueryRow(ctx, `SELECT 1 FROM playlists WHERE id = $1`, playlistID).Scan(&one); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {

@@ -83,7 +83,7 @@ func (s *Store) InsertPlays(ctx context.Context, p *store.InsertPlaysParams) (*s
 				return err
 			}
 		}
-		changes, err := upsertTracks(ctx, tx, tracks)
+		changes, credits, err := upsertTracks(ctx, tx, tracks)
 		if err != nil {
 			return err
 		}
@@ -94,14 +94,8 @@ func (s *Store) InsertPlays(ctx context.Context, p *store.InsertPlaysParams) (*s
 		if err != nil {
 			return err
 		}
-		if len(inserted) > 0 {
-			credits, err := storedCredits(ctx, tx, tracks)
-			if err != nil {
-				return err
-			}
-			if err := addPlays(ctx, tx, p.UserID, inserted, credits); err != nil {
-				return err
-			}
+		if err := addPlays(ctx, tx, p.UserID, inserted, credits); err != nil {
+			return err
 		}
 		res.Inserted = len(inserted)
 		res.Duplicates = len(rows) - len(inserted)
@@ -202,14 +196,18 @@ func insertPlayRows(ctx context.Context, tx pgx.Tx, userID, importID string, row
 func (s *Store) ListPlays(ctx context.Context, p *store.ListPlaysParams) ([]store.PlayWithTrack, error) {
 	const op = "list plays"
 	lo, hi := bounds(p.From, p.To)
-	rows, err := s.pool.Query(ctx, `
-		SELECT user_id, played_at, track_id, ms_played, source, coalesce(import_id, '')
-		FROM plays WHERE user_id = $1 AND played_at >= $2 AND played_at < $3
-		ORDER BY played_at, track_id`, p.UserID, lo, hi)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	out, err := collectPlays(ctx, s.pool, rows)
+	var out []store.PlayWithTrack
+	err := s.read(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `
+			SELECT user_id, played_at, track_id, ms_played, source, coalesce(import_id, '')
+			FROM plays WHERE user_id = $1 AND played_at >= $2 AND played_at < $3
+			ORDER BY played_at, track_id`, p.UserID, lo, hi)
+		if err != nil {
+			return err
+		}
+		out, err = collectPlays(ctx, tx, rows)
+		return err
+	})
 	if err != nil {
 		return nil, wrap(op, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -173,6 +174,10 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
+// parallelAcquireTimeout bounds the wait for an extra connection of
+// parallel, which otherwise runs its reads one after another.
+const parallelAcquireTimeout = 50 * time.Millisecond
+
 // txAttempts bounds the retries of a transaction that lost a deadlock or a
 // serialisation conflict to another one.
 const txAttempts = 4
@@ -195,6 +200,73 @@ func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 // several queries of one answer see one snapshot.
 func (s *Store) read(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
+}
+
+// parallel runs the independent reads fns of one answer at once: the
+// first on tx, the others on idle connections of the pool in read-only
+// transactions that import tx's snapshot (pg_export_snapshot), so that all
+// see the same data. Without idle connections they run one after another
+// on tx: parallel waits for a connection only while the pool opens one.
+func (s *Store) parallel(ctx context.Context, tx pgx.Tx, fns ...func(q querier) error) error {
+	var conns []*pgxpool.Conn
+	if len(fns) > 1 {
+		conns = s.pool.AcquireAllIdle(ctx)
+		for _, c := range conns[min(len(conns), len(fns)-1):] {
+			c.Release()
+		}
+		conns = conns[:min(len(conns), len(fns)-1)]
+		// Open connections while the pool has room; they stay for the
+		// next answers.
+		for len(conns) < len(fns)-1 {
+			st := s.pool.Stat()
+			if st.TotalConns() >= st.MaxConns() {
+				break
+			}
+			actx, cancel := context.WithTimeout(ctx, parallelAcquireTimeout)
+			c, err := s.pool.Acquire(actx)
+			cancel()
+			if err != nil {
+				break
+			}
+			conns = append(conns, c)
+		}
+	}
+	if len(conns) == 0 {
+		for _, fn := range fns {
+			if err := fn(tx); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var snapshot string
+	if err := tx.QueryRow(ctx, `SELECT pg_export_snapshot()`).Scan(&snapshot); err != nil {
+		for _, c := range conns {
+			c.Release()
+		}
+		return err
+	}
+	// fns[0], and those beyond the connections, run on tx.
+	errs := make([]error, len(fns))
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		fn := fns[i+1]
+		wg.Go(func() {
+			defer c.Release()
+			errs[i+1] = pgx.BeginTxFunc(ctx, c, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(t pgx.Tx) error {
+				if _, err := t.Exec(ctx, `SET TRANSACTION SNAPSHOT '`+snapshot+`'`); err != nil {
+					return err
+				}
+				return fn(t)
+			})
+		})
+	}
+	errs[0] = fns[0](tx)
+	for i := len(conns) + 1; i < len(fns) && errs[0] == nil; i++ {
+		errs[i] = fns[i](tx)
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 func retryable(err error) bool {
@@ -257,6 +329,9 @@ func nullTS(t time.Time) *time.Time {
 	v := ts(t)
 	return &v
 }
+
+// itoa formats n for SQL text.
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // fromNull reads a nullable timestamptz.
 func fromNull(t *time.Time) time.Time {

@@ -534,3 +534,52 @@ func requireDays(t *testing.T, s *Store) {
 	require.NoError(t, err)
 	require.Len(t, want, got, "one user_days row per user and day with plays")
 }
+
+// TestStatsOutsideYearBits checks ranged unique counts and year summaries
+// for plays in years the rollups' bit sets do not cover, against counts
+// made from the plays.
+func TestStatsOutsideYearBits(t *testing.T) {
+	t.Parallel()
+	s := newTestStore(t)
+	ctx := t.Context()
+	_, err := s.UpsertUser(ctx, &store.UpsertUserParams{ID: "u", Now: time.Now()})
+	require.NoError(t, err)
+	rng := mrand.New(mrand.NewPCG(5, 6))
+	lo, hi := time.Date(1986, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli(), time.Date(1993, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	var in []store.PlayInput
+	for range 600 {
+		i := rng.IntN(40)
+		tr := store.Track{ID: fmt.Sprintf("t%02d", i), Name: "T", Linked: true, Album: store.Album{ID: fmt.Sprintf("al%d", i%7), Name: "A"},
+			Artists: []store.Artist{{ID: fmt.Sprintf("a%d", i%9), Name: "A"}}}
+		in = append(in, store.PlayInput{Track: tr, PlayedAt: time.UnixMilli(lo + rng.Int64N(hi-lo)), MSPlayed: 1, Source: store.SourceHistory})
+	}
+	_, err = s.InsertPlays(ctx, &store.InsertPlaysParams{UserID: "u", Plays: in})
+	require.NoError(t, err)
+	for _, r := range []struct{ from, to time.Time }{
+		{time.Date(1987, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1991, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{time.Date(1987, 3, 5, 0, 0, 0, 0, time.UTC), time.Date(1992, 7, 9, 0, 0, 0, 0, time.UTC)},
+		{time.Date(1989, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)},
+	} {
+		got, err := s.Totals(ctx, &store.StatsFilter{UserID: "u", From: r.from, To: r.to})
+		require.NoError(t, err)
+		var want store.Totals
+		require.NoError(t, s.pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT p.track_id), count(DISTINCT ta.artist_id), count(DISTINCT t.album_id)
+			FROM plays p JOIN tracks t ON t.id = p.track_id JOIN track_artists ta ON ta.track_id = p.track_id
+			WHERE p.user_id = 'u' AND p.played_at >= $1 AND p.played_at < $2`, r.from, r.to).
+			Scan(&want.Plays, &want.UniqueTracks, &want.UniqueArtists, &want.UniqueAlbums))
+		require.Equal(t, want.Plays, got.Plays, "plays from %s to %s", r.from, r.to)
+		require.Equal(t, want.UniqueTracks, got.UniqueTracks, "tracks from %s to %s", r.from, r.to)
+		require.Equal(t, want.UniqueArtists, got.UniqueArtists, "artists from %s to %s", r.from, r.to)
+		require.Equal(t, want.UniqueAlbums, got.UniqueAlbums, "albums from %s to %s", r.from, r.to)
+	}
+	years, err := s.Years(ctx, &store.TimeParams{StatsFilter: store.StatsFilter{UserID: "u"}})
+	require.NoError(t, err)
+	require.Len(t, years, 7)
+	for _, ys := range years {
+		var plays, tracks int
+		require.NoError(t, s.pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT track_id) FROM plays
+			WHERE user_id = 'u' AND extract(year FROM played_at AT TIME ZONE 'UTC') = $1`, ys.Year).Scan(&plays, &tracks))
+		require.Equal(t, plays, ys.Plays, "plays in %d", ys.Year)
+		require.Equal(t, tracks, ys.UniqueTracks, "tracks in %d", ys.Year)
+	}
+}

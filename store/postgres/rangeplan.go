@@ -1,10 +1,13 @@
 package postgres
 
 import (
+	"context"
+	"slices"
 	"strings"
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/spotifyhist/spotifyhist/store"
 )
@@ -94,6 +97,57 @@ func planRange(lo, hi, first, last int64) rangePlan {
 	return p
 }
 
+// preferPlays reads from the plays the months of a partial year whose
+// plays are fewer than the year's rollup rows: a short range is cheaper to
+// read play by play than through a whole year of rollup rows.
+func (p *rangePlan) preferPlays(ctx context.Context, q querier, sc scope) error {
+	var idx []int
+	var years []int16
+	var lo, hi []int32
+	for i, pt := range p.parts {
+		if !pt.whole {
+			y := int(pt.year)
+			idx, years = append(idx, i), append(years, pt.year)
+			lo = append(lo, int32(floorDiv(monthStartMS(y, pt.first), dayMS)))  //nolint:gosec // days fit
+			hi = append(hi, int32(floorDiv(monthStartMS(y, pt.last+1), dayMS))) //nolint:gosec // days fit
+		}
+	}
+	if len(idx) == 0 {
+		return nil
+	}
+	rows, err := q.Query(ctx, `
+		SELECT (SELECT coalesce(sum(plays), 0) FROM user_days WHERE user_id = $1 AND day >= i.lo AND day < i.hi),
+			coalesce((SELECT items FROM user_year_tops WHERE user_id = $1 AND year = i.y AND kind = 't'), 0)
+		FROM unnest($2::smallint[], $3::int[], $4::int[]) WITH ORDINALITY AS i(y, lo, hi, n) ORDER BY i.n`,
+		sc.user, years, lo, hi)
+	if err != nil {
+		return err
+	}
+	var plays, items int64
+	var toPlays []int
+	j := 0
+	if _, err := pgx.ForEachRow(rows, []any{&plays, &items}, func() error {
+		if plays < items {
+			toPlays = append(toPlays, idx[j])
+		}
+		j++
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, i := range slices.Backward(toPlays) {
+		pt := p.parts[i]
+		y := int(pt.year)
+		ms, me := monthStartMS(y, pt.first), monthStartMS(y, pt.last+1)
+		// The part's months and the spans subtracted from them give way to
+		// the plays of the range in those months.
+		p.spans = slices.DeleteFunc(p.spans, func(s signedSpan) bool { return s.sign < 0 && s.lo >= ms && s.hi <= me })
+		p.spans = append(p.spans, signedSpan{span{max(sc.lo, ms), min(sc.hi, me)}, 1})
+		p.parts = slices.Delete(p.parts, i, i+1)
+	}
+	return nil
+}
+
 // wholeYears returns the years the plan reads whole.
 func (p rangePlan) wholeYears() []int16 {
 	var ys []int16
@@ -114,6 +168,30 @@ func (p rangePlan) partial() rangePlan {
 		}
 	}
 	return q
+}
+
+// partialMask is the "years" bit set of the years the plan reads in part
+// (from months or raw spans), and whether every one of them has a bit.
+func (p rangePlan) partialMask() (int64, bool) {
+	var m int64
+	add := func(y int) bool {
+		b := yearBit(y)
+		m |= b
+		return b != 0
+	}
+	for _, pt := range p.parts {
+		if !pt.whole && !add(int(pt.year)) {
+			return 0, false
+		}
+	}
+	for _, s := range p.spans {
+		for y := utcYear(s.lo); y <= utcYear(s.hi-1); y++ {
+			if !add(y) {
+				return 0, false
+			}
+		}
+	}
+	return m, true
 }
 
 // yearMask is the "years" bit set of the plan's whole years, and whether
@@ -211,18 +289,99 @@ func monthSum(col string, first, last int) string {
 	return "(" + strings.Join(terms, " + ") + ")"
 }
 
-// itemSums selects (id, c, m, l, inv): plays, time listened and last play
-// per item of kind in the plan, for items with plays. inv is true when the
-// last play a rollup row knows may lie outside the range: l then is not
-// the last play in the range, and the caller must look it up.
+// itemSums selects (id, c, m, l, lm): plays, time listened and last play
+// per item of kind in the plan, for items with plays. When a rollup row
+// cannot tell the item's last play in the range (its last play lies after
+// the months read, or in a subtracted span), lm is the start of the latest
+// month read that holds plays of the item: the last play in the range is
+// the later of l and the last play from lm on, which the caller looks up.
 func itemSums(sc scope, kind store.TopKind, plan rangePlan) sq.Sqlizer {
+	return itemSumsOf(sc, kind, plan, nil)
+}
+
+// itemSumsOf is itemSums restricted to the items only when only is not
+// nil (and the scope names a user): the rollup rows are then read by
+// their keys.
+func itemSumsOf(sc scope, kind store.TopKind, plan rangePlan, only []string) sq.Sqlizer {
 	k := kindOf(kind)
+	only = slices.Clip(only)
+	byKey := only != nil && sc.user != ""
 	if plan.all {
 		if sc.user != "" {
-			return sq.Expr("SELECT "+k.col+" AS id, plays AS c, ms_played AS m, last_played AS l, false AS inv FROM "+k.total+" WHERE user_id = ?", sc.user)
+			return sq.Expr("SELECT "+k.col+" AS id, plays AS c, ms_played AS m, last_played AS l, NULL::timestamptz AS lm FROM "+k.total+" WHERE user_id = ?", sc.user)
 		}
-		return sq.Expr("SELECT " + k.col + " AS id, sum(plays) AS c, sum(ms_played) AS m, max(last_played) AS l, false AS inv FROM " + k.total + " GROUP BY " + k.col)
+		return sq.Expr("SELECT " + k.col + " AS id, sum(plays) AS c, sum(ms_played) AS m, max(last_played) AS l, NULL::timestamptz AS lm FROM " + k.total + " GROUP BY " + k.col)
 	}
+	table, col := k.year, "r."+k.col
+	if kind == store.TopAlbums {
+		table, col = "user_year_tracks", "t.album_id"
+	}
+	from := func(cond string, args ...any) sq.Sqlizer {
+		switch {
+		case byKey && kind == store.TopAlbums:
+			return sq.Expr("(SELECT id AS track_id, album_id FROM tracks WHERE album_id = ANY(?)) t CROSS JOIN LATERAL (SELECT * FROM "+
+				table+" r WHERE r.user_id = ? AND r.track_id = t.track_id AND "+cond+" OFFSET 0) r",
+				append([]any{only, sc.user}, args...)...)
+		case byKey:
+			return sq.Expr("unnest(?::text[]) AS i(id) CROSS JOIN LATERAL (SELECT * FROM "+
+				table+" r WHERE r.user_id = ? AND r."+k.col+" = i.id AND "+cond+" OFFSET 0) r",
+				append([]any{only, sc.user}, args...)...)
+		}
+		f := rollupFrom(sc, table, cond, args...)
+		if kind == store.TopAlbums {
+			return sq.Expr("? JOIN tracks t ON t.id = r.track_id AND t.album_id IS NOT NULL", f)
+		}
+		return f
+	}
+	var parts []sq.Sqlizer
+	if ys := plan.wholeYears(); len(ys) > 0 {
+		parts = append(parts, sq.Expr("SELECT "+col+" AS id, r.plays AS c, r.ms_played AS m, r.last_played AS l, NULL::timestamptz AS lm FROM ?",
+			from("r.year = ANY(?)", ys)))
+	}
+	for _, pt := range plan.parts {
+		if pt.whole {
+			continue
+		}
+		// The row's last play is the last in the range only if it lies
+		// in the months read and outside subtracted spans.
+		y := int(pt.year)
+		valid := sq.And{sq.Expr("r.last_played >= ? AND r.last_played < ?",
+			msTime(monthStartMS(y, pt.first)), msTime(monthStartMS(y, pt.last+1))), plan.outsideMinus("r.last_played")}
+		latest := sq.Case()
+		for m := pt.last; m >= pt.first; m-- {
+			latest = latest.When(sq.Expr("r.months["+itoa(int64(m))+"] > 0"), sq.Expr("?::timestamptz", msTime(monthStartMS(y, m))))
+		}
+		c := monthSum("r.months", pt.first, pt.last)
+		parts = append(parts, sq.Expr("SELECT "+col+" AS id, "+c+" AS c, "+monthSum("r.months_ms", pt.first, pt.last)+" AS m,"+
+			" CASE WHEN ? THEN r.last_played END AS l, CASE WHEN ? THEN NULL ELSE ? END AS lm FROM ?",
+			valid, valid, latest, from("r.year = ? AND "+c+" > 0", pt.year)))
+	}
+	if len(plan.spans) > 0 {
+		where, args := "", []any{rawPlaysFrom(sc, plan.spans)}
+		if byKey {
+			where, args = " WHERE "+k.rawID+" = ANY(?)", append(args, only)
+		}
+		parts = append(parts, sq.Expr("SELECT "+k.rawID+" AS id, count(*) * s.sign AS c, sum(p.ms_played) * s.sign AS m,"+
+			" CASE WHEN s.sign > 0 THEN max(p.played_at) END AS l, NULL::timestamptz AS lm FROM ? "+k.rawJoin+where+
+			" GROUP BY "+k.rawID+", s.sign", args...))
+	}
+	if len(parts) == 0 {
+		return sq.Expr("SELECT NULL::text AS id, 0::bigint AS c, 0::bigint AS m, NULL::timestamptz AS l, NULL::timestamptz AS lm WHERE false")
+	}
+	u := parts[0]
+	for _, pt := range parts[1:] {
+		u = sq.Expr("? UNION ALL ?", u, pt)
+	}
+	return sq.Expr("SELECT id, sum(c) AS c, sum(m) AS m, max(l) AS l, max(lm) AS lm FROM (?) x GROUP BY id HAVING sum(c) > 0", u)
+}
+
+// itemIDs selects (id): the items of kind with plays in the plan (ids may
+// repeat). It is itemSums without the sums where nothing is subtracted.
+func itemIDs(sc scope, kind store.TopKind, plan rangePlan) sq.Sqlizer {
+	if plan.all || slices.ContainsFunc(plan.spans, func(s signedSpan) bool { return s.sign < 0 }) {
+		return sq.Expr("SELECT id FROM (?) x", itemSums(sc, kind, plan))
+	}
+	k := kindOf(kind)
 	table, col := k.year, "r."+k.col
 	if kind == store.TopAlbums {
 		table, col = "user_year_tracks", "t.album_id"
@@ -236,33 +395,23 @@ func itemSums(sc scope, kind store.TopKind, plan rangePlan) sq.Sqlizer {
 	}
 	var parts []sq.Sqlizer
 	if ys := plan.wholeYears(); len(ys) > 0 {
-		parts = append(parts, sq.Expr("SELECT "+col+" AS id, r.plays AS c, r.ms_played AS m, r.last_played AS l, false AS inv FROM ?",
-			from("r.year = ANY(?)", ys)))
+		parts = append(parts, sq.Expr("SELECT "+col+" AS id FROM ?", from("r.year = ANY(?)", ys)))
 	}
 	for _, pt := range plan.parts {
-		if pt.whole {
-			continue
+		if !pt.whole {
+			parts = append(parts, sq.Expr("SELECT "+col+" AS id FROM ?",
+				from("r.year = ? AND "+monthSum("r.months", pt.first, pt.last)+" > 0", pt.year)))
 		}
-		// The row's last play is the last in the range only if it lies
-		// in the months read and outside subtracted spans.
-		y := int(pt.year)
-		valid := sq.And{sq.Expr("r.last_played >= ? AND r.last_played < ?",
-			msTime(monthStartMS(y, pt.first)), msTime(monthStartMS(y, pt.last+1))), plan.outsideMinus("r.last_played")}
-		c := monthSum("r.months", pt.first, pt.last)
-		parts = append(parts, sq.Expr("SELECT "+col+" AS id, "+c+" AS c, "+monthSum("r.months_ms", pt.first, pt.last)+" AS m,"+
-			" r.last_played AS l, NOT (?) AS inv FROM ?", valid, from("r.year = ? AND "+c+" > 0", pt.year)))
 	}
 	if len(plan.spans) > 0 {
-		parts = append(parts, sq.Expr("SELECT "+k.rawID+" AS id, count(*) * s.sign AS c, sum(p.ms_played) * s.sign AS m,"+
-			" CASE WHEN s.sign > 0 THEN max(p.played_at) END AS l, false AS inv FROM ? "+k.rawJoin+
-			" GROUP BY "+k.rawID+", s.sign", rawPlaysFrom(sc, plan.spans)))
+		parts = append(parts, sq.Expr("SELECT "+k.rawID+" AS id FROM ? "+k.rawJoin, rawPlaysFrom(sc, plan.spans)))
 	}
 	if len(parts) == 0 {
-		return sq.Expr("SELECT NULL::text AS id, 0::bigint AS c, 0::bigint AS m, NULL::timestamptz AS l, false AS inv WHERE false")
+		return sq.Expr("SELECT NULL::text AS id WHERE false")
 	}
 	u := parts[0]
 	for _, pt := range parts[1:] {
 		u = sq.Expr("? UNION ALL ?", u, pt)
 	}
-	return sq.Expr("SELECT id, sum(c) AS c, sum(m) AS m, max(l) AS l, bool_or(inv) AS inv FROM (?) x GROUP BY id HAVING sum(c) > 0", u)
+	return u
 }

@@ -2,14 +2,11 @@ package postgres
 
 import (
 	"context"
-	"maps"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/spotifyhist/spotifyhist/store"
 )
 
 // Time units of the rollups, in milliseconds.
@@ -102,7 +99,8 @@ type sum struct {
 	monthsMS    [12]int64
 }
 
-func (s *sum) add(p *playRow) {
+// add adds a play made in UTC year y and month m (1..12).
+func (s *sum) add(p *playRow, y, m int) {
 	if s.n == 0 {
 		s.first, s.last = p.at, p.at
 	}
@@ -110,10 +108,9 @@ func (s *sum) add(p *playRow) {
 	s.ms += p.ms
 	s.first = min(s.first, p.at)
 	s.last = max(s.last, p.at)
-	t := time.UnixMilli(p.at).UTC()
-	s.years |= yearBit(t.Year())
-	s.months[t.Month()-1]++
-	s.monthsMS[t.Month()-1] += p.ms
+	s.years |= yearBit(y)
+	s.months[m-1]++
+	s.monthsMS[m-1] += p.ms
 }
 
 // monthsAdded is the SET list that adds excluded's per-month arrays to a
@@ -146,39 +143,6 @@ type yearKey struct {
 	id   string
 }
 
-// storedCredits returns the stored album and artists of the given tracks,
-// as just upserted: those of the tracks themselves unless the stored row
-// differs from them (an unlinked track stored before with other metadata).
-func storedCredits(ctx context.Context, q querier, tracks []store.Track) (map[string]credit, error) {
-	out := make(map[string]credit, len(tracks))
-	ids := make([]string, len(tracks))
-	hashes := make([]int64, len(tracks))
-	for i := range tracks {
-		tr := &tracks[i]
-		c := credit{album: tr.Album.ID}
-		for _, a := range tr.Artists {
-			c.artists = append(c.artists, a.ID)
-		}
-		out[tr.ID] = c
-		ids[i], hashes[i] = tr.ID, metaHash(tr)
-	}
-	rows, err := q.Query(ctx, `SELECT t.id FROM unnest($1::text[], $2::bigint[]) AS i(id, hash)
-		JOIN tracks t ON t.id = i.id AND t.meta_hash <> i.hash`, ids, hashes)
-	if err != nil {
-		return nil, err
-	}
-	differ, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil || len(differ) == 0 {
-		return out, err
-	}
-	stored, err := loadCredits(ctx, q, differ)
-	if err != nil {
-		return nil, err
-	}
-	maps.Copy(out, stored)
-	return out, nil
-}
-
 // addPlays adds plays just inserted for a user to every rollup. credits
 // holds the stored album and artists of their tracks.
 func addPlays(ctx context.Context, tx pgx.Tx, userID string, plays []playRow, credits map[string]credit) error {
@@ -206,20 +170,21 @@ func addPlays(ctx context.Context, tx pgx.Tx, userID string, plays []playRow, cr
 	for i := range plays {
 		p := &plays[i]
 		c := credits[p.track]
-		y := int16(utcYear(p.at)) //nolint:gosec // years fit
-		get(tracks, p.track).add(p)
-		getY(yTracks, yearKey{y, p.track}).add(p)
+		y, month, _ := time.UnixMilli(p.at).UTC().Date()
+		m := int(month)
+		get(tracks, p.track).add(p, y, m)
+		getY(yTracks, yearKey{int16(y), p.track}).add(p, y, m) //nolint:gosec // years fit
 		for _, a := range c.artists {
-			get(artists, a).add(p)
-			getY(yArtists, yearKey{y, a}).add(p)
+			get(artists, a).add(p, y, m)
+			getY(yArtists, yearKey{int16(y), a}).add(p, y, m) //nolint:gosec // years fit
 		}
 		if c.album != "" {
-			get(albums, c.album).add(p)
+			get(albums, c.album).add(p, y, m)
 		}
 	}
 	var tot struct {
-		n                        int64
-		ms                       int64
+		n                       int64
+		ms                      int64
 		tracks, artists, albums int32
 	}
 	for _, p := range plays {
@@ -331,32 +296,38 @@ func upsertYears(ctx context.Context, tx pgx.Tx, table, col, kind, userID string
 		months = append(months, s.months[:]...)
 		monthsMS = append(monthsMS, s.monthsMS[:]...)
 	}
+	// Only the rows that can enter a year's tops come back, with the
+	// number of rows created per year.
 	rows, err := tx.Query(ctx, `
-		INSERT INTO `+table+` (user_id, year, `+col+`, plays, ms_played, last_played, months, months_ms)
-		SELECT $1, y, id, n, ms, last, ($7::int[])[(i - 1) * 12 + 1 : i * 12], ($8::bigint[])[(i - 1) * 12 + 1 : i * 12]
-		FROM unnest($2::smallint[], $3::text[], $4::int[], $5::bigint[], $6::timestamptz[]) WITH ORDINALITY AS r(y, id, n, ms, last, i)
-		ON CONFLICT (user_id, year, `+col+`) DO UPDATE SET
-			plays = `+table+`.plays + excluded.plays,
-			ms_played = `+table+`.ms_played + excluded.ms_played,
-			last_played = greatest(`+table+`.last_played, excluded.last_played),
-			`+monthsAdded(table)+`
-		RETURNING year, `+col+`, plays, xmax = 0`, userID, years, ids, n, ms, last, months, monthsMS)
+		WITH w AS (
+			INSERT INTO `+table+` (user_id, year, `+col+`, plays, ms_played, last_played, months, months_ms)
+			SELECT $1, y, id, n, ms, last, ($7::int[])[(i - 1) * 12 + 1 : i * 12], ($8::bigint[])[(i - 1) * 12 + 1 : i * 12]
+			FROM unnest($2::smallint[], $3::text[], $4::int[], $5::bigint[], $6::timestamptz[]) WITH ORDINALITY AS r(y, id, n, ms, last, i)
+			ON CONFLICT (user_id, year, `+col+`) DO UPDATE SET
+				plays = `+table+`.plays + excluded.plays,
+				ms_played = `+table+`.ms_played + excluded.ms_played,
+				last_played = greatest(`+table+`.last_played, excluded.last_played),
+				`+monthsAdded(table)+`
+			RETURNING year, `+col+` AS id, plays, xmax = 0 AS created
+		)
+		SELECT year, id, plays, created FROM (
+			SELECT year, id, plays, count(*) FILTER (WHERE created) OVER (PARTITION BY year) AS created,
+				row_number() OVER (PARTITION BY year ORDER BY plays DESC, id) AS n
+			FROM w) x
+		WHERE n <= `+itoa(topsKept), userID, years, ids, n, ms, last, months, monthsMS)
 	if err != nil {
 		return err
 	}
 	best := map[int16][]topEntry{}
 	created := map[int16]int32{}
 	var (
-		y   int16
-		id  string
-		c   int32
-		new bool
+		y     int16
+		id    string
+		c, nc int32
 	)
-	if _, err := pgx.ForEachRow(rows, []any{&y, &id, &c, &new}, func() error {
+	if _, err := pgx.ForEachRow(rows, []any{&y, &id, &c, &nc}, func() error {
 		best[y] = append(best[y], topEntry{id, c})
-		if new {
-			created[y]++
-		}
+		created[y] = nc
 		return nil
 	}); err != nil {
 		return err

@@ -3,8 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -139,7 +137,11 @@ func planScope(ctx context.Context, q querier, sc scope) (plan rangePlan, ok boo
 	if err != nil || !ok {
 		return rangePlan{}, false, err
 	}
-	return planRange(sc.lo, sc.hi, first, last), true, nil
+	plan = planRange(sc.lo, sc.hi, first, last)
+	if sc.user != "" {
+		err = plan.preferPlays(ctx, q, sc)
+	}
+	return plan, true, err
 }
 
 // toSQL renders a statement with PostgreSQL placeholders.
@@ -178,18 +180,22 @@ func (s *Store) Totals(ctx context.Context, f *store.StatsFilter) (*store.Totals
 		if plan.all {
 			return allTotals(ctx, tx, sc, out)
 		}
-		if out.Plays, out.MSPlayed, err = rangeCount(ctx, tx, sc); err != nil {
-			return err
-		}
-		for _, k := range []struct {
-			kind store.TopKind
-			n    *int
-		}{{store.TopTracks, &out.UniqueTracks}, {store.TopArtists, &out.UniqueArtists}, {store.TopAlbums, &out.UniqueAlbums}} {
-			if *k.n, err = uniqueCount(ctx, tx, sc, k.kind, plan); err != nil {
+		count := func(kind store.TopKind, n *int) func(q querier) error {
+			return func(q querier) error {
+				var err error
+				*n, err = uniqueCount(ctx, q, sc, kind, plan)
 				return err
 			}
 		}
-		return nil
+		return s.parallel(ctx, tx,
+			count(store.TopTracks, &out.UniqueTracks),
+			count(store.TopAlbums, &out.UniqueAlbums),
+			count(store.TopArtists, &out.UniqueArtists),
+			func(q querier) error {
+				var err error
+				out.Plays, out.MSPlayed, err = rangeCount(ctx, q, sc)
+				return err
+			})
 	})
 	if err != nil {
 		return nil, wrap(op, err)
@@ -239,26 +245,25 @@ func rangeCount(ctx context.Context, q querier, sc scope) (int, int64, error) {
 }
 
 // uniqueCount counts the items of kind with plays in the plan: those the
-// year bit sets show played in its whole years, and those with plays in
-// the rest of the plan.
+// year bit sets show played in its whole years, together with those with
+// plays in the rest of the plan.
 func uniqueCount(ctx context.Context, q querier, sc scope, kind store.TopKind, plan rangePlan) (int, error) {
 	k := kindOf(kind)
-	mask, maskOK := plan.yearMask()
+	whole, ok := plan.yearMask()
 	rest := plan.partial()
+	user := sq.Expr("true")
+	if sc.user != "" {
+		user = sq.Expr("user_id = ?", sc.user)
+	}
 	var stmt sq.Sqlizer
 	switch {
-	case !maskOK || mask == 0:
-		stmt = sq.Expr("SELECT count(*) FROM (?) x", itemSums(sc, kind, plan))
-	case len(rest.parts) == 0 && len(rest.spans) == 0 && sc.user != "":
-		stmt = sq.Expr("SELECT count(*) FROM "+k.total+" WHERE user_id = ? AND years & ? <> 0", sc.user, mask)
+	case !ok || whole == 0:
+		stmt = sq.Expr("SELECT count(*) FROM (SELECT DISTINCT id FROM (?) x) u", itemIDs(sc, kind, plan))
 	case len(rest.parts) == 0 && len(rest.spans) == 0:
-		stmt = sq.Expr("SELECT count(DISTINCT "+k.col+") FROM "+k.total+" WHERE years & ? <> 0", mask)
-	case sc.user != "":
-		stmt = sq.Expr("SELECT count(*) FROM (SELECT "+k.col+" FROM "+k.total+" WHERE user_id = ? AND years & ? <> 0 UNION SELECT id FROM (?) x) u",
-			sc.user, mask, itemSums(sc, kind, rest))
+		stmt = sq.Expr("SELECT count(DISTINCT "+k.col+") FROM "+k.total+" WHERE ? AND years & ? <> 0", user, whole)
 	default:
-		stmt = sq.Expr("SELECT count(*) FROM (SELECT "+k.col+" FROM "+k.total+" WHERE years & ? <> 0 UNION SELECT id FROM (?) x) u",
-			mask, itemSums(sc, kind, rest))
+		stmt = sq.Expr("SELECT count(*) FROM (SELECT "+k.col+" FROM "+k.total+" WHERE ? AND years & ? <> 0 UNION SELECT id FROM (?) x) u",
+			user, whole, itemIDs(sc, kind, rest))
 	}
 	sql, args, err := toSQL(stmt)
 	if err != nil {
@@ -314,15 +319,16 @@ func (s *Store) Top(ctx context.Context, p *store.TopParams) ([]store.TopItem, e
 		if err != nil || !ok {
 			return err
 		}
-		sql, args, err := toSQL(sq.Expr("SELECT id, c, m, CASE WHEN inv THEN NULL ELSE l END FROM (?) x ORDER BY "+order+" LIMIT ? OFFSET ?",
+		sql, args, err := toSQL(sq.Expr("SELECT id, c, m, l, lm FROM (?) x ORDER BY "+order+" LIMIT ? OFFSET ?",
 			itemSums(sc, p.Kind, plan), limit, p.Offset))
 		if err != nil {
 			return err
 		}
-		if items, err = queryTop(ctx, tx, sql, args); err != nil {
+		var probes []lastProbe
+		if items, probes, err = queryTop(ctx, tx, sql, args, sc); err != nil {
 			return err
 		}
-		if err := lastPlayed(ctx, tx, sc, p.Kind, items); err != nil {
+		if err := probeLast(ctx, tx, sc.user, p.Kind, probes); err != nil {
 			return err
 		}
 		return describeTop(ctx, tx, p.Kind, items)
@@ -333,49 +339,92 @@ func (s *Store) Top(ctx context.Context, p *store.TopParams) ([]store.TopItem, e
 	return items, nil
 }
 
-// queryTop runs a statement selecting (id, c, m, l).
-func queryTop(ctx context.Context, q querier, sql string, args []any) ([]store.TopItem, error) {
+// queryTop runs a statement selecting (id, c, m, l, lm) (see itemSums)
+// and returns the items with the look-ups of the last plays not known yet.
+func queryTop(ctx context.Context, q querier, sql string, args []any, sc scope) ([]store.TopItem, []lastProbe, error) {
 	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var (
-		items []store.TopItem
-		it    store.TopItem
-		last  *time.Time
+		items    []store.TopItem
+		it       store.TopItem
+		last, lm *time.Time
+		looks    []*time.Time
 	)
-	if _, err := pgx.ForEachRow(rows, []any{&it.ID, &it.Plays, &it.MSPlayed, &last}, func() error {
+	if _, err := pgx.ForEachRow(rows, []any{&it.ID, &it.Plays, &it.MSPlayed, &last, &lm}, func() error {
 		it.LastPlayed = fromNull(last)
 		items = append(items, it)
+		looks = append(looks, lm)
 		return nil
 	}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return items, nil
+	var probes []lastProbe
+	for i := range items {
+		if looks[i] == nil && !items[i].LastPlayed.IsZero() {
+			continue
+		}
+		pr := lastProbe{id: items[i].ID, lo: sc.lo, hi: sc.hi, target: &items[i]}
+		if looks[i] != nil {
+			pr.from, pr.window = max(sc.lo, looks[i].UnixMilli()), true
+		}
+		probes = append(probes, pr)
+	}
+	return items, probes, nil
 }
 
-// lastPlayed looks up the last play in the scope of the items of kind
-// whose LastPlayed is not known yet.
-func lastPlayed(ctx context.Context, q querier, sc scope, kind store.TopKind, items []store.TopItem) error {
-	var ids []string
-	var targets []*store.TopItem
-	for i := range items {
-		if items[i].LastPlayed.IsZero() {
-			ids = append(ids, items[i].ID)
-			targets = append(targets, &items[i])
+// lastProbe looks up the last play of an item in [lo, hi), searching
+// [from, hi) first when from is set (the time before holds no later play
+// of the item), and keeps the later of it and the target's LastPlayed.
+type lastProbe struct {
+	id           string
+	lo, hi, from int64
+	window       bool // from is set
+	target       *store.TopItem
+}
+
+// probeLast runs the look-ups of the last plays of items of kind, for one
+// user or every user.
+func probeLast(ctx context.Context, q querier, user string, kind store.TopKind, probes []lastProbe) error {
+	// First the windows known to hold the last play: a month or so of the
+	// user's plays.
+	var windowed, rest []lastProbe
+	for _, pr := range probes {
+		if pr.window && user != "" {
+			windowed = append(windowed, pr)
+		} else {
+			rest = append(rest, pr)
 		}
 	}
-	if len(ids) == 0 {
+	if len(windowed) > 0 {
+		var in string
+		switch kind {
+		case store.TopTracks:
+			in = "p.track_id = i.id"
+		case store.TopArtists:
+			in = "p.track_id IN (SELECT track_id FROM track_artists WHERE artist_id = i.id)"
+		default:
+			in = "p.track_id IN (SELECT id FROM tracks WHERE album_id = i.id)"
+		}
+		missed, err := runProbes(ctx, q, windowed, `SELECT (SELECT max(p.played_at) FROM plays p WHERE p.user_id = $4
+				AND p.played_at >= i.lo AND p.played_at < i.hi AND `+in+`)
+			FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) WITH ORDINALITY AS i(id, lo, hi, n) ORDER BY i.n`,
+			user, true)
+		if err != nil {
+			return err
+		}
+		rest = append(rest, missed...)
+	}
+	if len(rest) == 0 {
 		return nil
 	}
-	cond := "p.played_at >= ? AND p.played_at < ?"
-	args := []any{msTime(sc.lo), msTime(sc.hi)}
-	if sc.user != "" {
-		cond += " AND p.user_id = ?"
-		args = append(args, sc.user)
+	// Then the whole range, one index probe per track (nested scalar
+	// subqueries, whatever the planner guesses).
+	cond := "p.played_at >= i.lo AND p.played_at < i.hi"
+	if user != "" {
+		cond += " AND p.user_id = $4"
 	}
-	// Nested scalar subqueries: one index probe per track, whatever the
-	// planner guesses.
 	track := "(SELECT max(p.played_at) FROM plays p WHERE p.track_id = %s AND " + cond + ")"
 	var probe string
 	switch kind {
@@ -386,24 +435,52 @@ func lastPlayed(ctx context.Context, q querier, sc scope, kind store.TopKind, it
 	default:
 		probe = "SELECT max(" + strings.Replace(track, "%s", "t.id", 1) + ") FROM tracks t WHERE t.album_id = i.id"
 	}
-	sql, args, err := toSQL(sq.Expr("SELECT ("+probe+") FROM unnest(?::text[]) WITH ORDINALITY AS i(id, n) ORDER BY i.n", append(args, ids)...))
-	if err != nil {
-		return err
+	for i := range rest {
+		rest[i].from = rest[i].lo
+	}
+	_, err := runProbes(ctx, q, rest,
+		"SELECT ("+probe+") FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) WITH ORDINALITY AS i(id, lo, hi, n) ORDER BY i.n",
+		user, false)
+	return err
+}
+
+// runProbes runs sql for probes ($1 ids, $2 from, $3 hi, $4 the user when
+// set) and raises their targets' LastPlayed to what it finds. With retry,
+// the probes that found nothing are returned to be searched again.
+func runProbes(ctx context.Context, q querier, probes []lastProbe, sql, user string, retry bool) ([]lastProbe, error) {
+	ids := make([]string, len(probes))
+	lo := make([]time.Time, len(probes))
+	hi := make([]time.Time, len(probes))
+	for i, pr := range probes {
+		ids[i], lo[i], hi[i] = pr.id, msTime(pr.from), msTime(pr.hi)
+	}
+	args := []any{ids, lo, hi}
+	if user != "" {
+		args = append(args, user)
 	}
 	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var (
-		last *time.Time
-		i    int
+		last   *time.Time
+		i      int
+		missed []lastProbe
 	)
 	_, err = pgx.ForEachRow(rows, []any{&last}, func() error {
-		targets[i].LastPlayed = fromNull(last)
+		pr := probes[i]
 		i++
+		switch {
+		case last != nil:
+			if t := last.UTC(); t.After(pr.target.LastPlayed) {
+				pr.target.LastPlayed = t
+			}
+		case retry:
+			missed = append(missed, pr)
+		}
 		return nil
 	})
-	return err
+	return missed, err
 }
 
 // describeTop fills names, artists, album and IsLocal of ranked items.
@@ -485,292 +562,3 @@ func namesOf(ctx context.Context, q querier, table string, ids []string) (map[st
 	}
 	return out, nil
 }
-
-// dayAgg is what one local day (or one bucket) holds.
-type dayAgg struct {
-	plays int
-	ms    int64
-}
-
-// dataDays returns the range of UTC days with plays in the scope's user
-// (or every user), or ok = false when there are none.
-func dataDays(ctx context.Context, q querier, sc scope) (lo, hi int64, ok bool, err error) {
-	b := sc.userWhere(pg().Select("min(day)", "max(day)").From("user_days"), "user_id")
-	sql, args, err := b.ToSql()
-	if err != nil {
-		return 0, 0, false, err
-	}
-	var mn, mx *int64
-	if err := q.QueryRow(ctx, sql, args...).Scan(&mn, &mx); err != nil {
-		return 0, 0, false, err
-	}
-	if mn == nil {
-		return 0, 0, false, nil
-	}
-	return *mn, *mx + 1, true, nil
-}
-
-// clampToData narrows the scope to the days that have plays. It returns
-// false when nothing is left.
-func clampToData(ctx context.Context, q querier, sc *scope) (bool, error) {
-	d0, d1, ok, err := dataDays(ctx, q, *sc)
-	if err != nil || !ok {
-		return false, err
-	}
-	sc.lo, sc.hi = max(sc.lo, d0*dayMS), min(sc.hi, d1*dayMS)
-	return !sc.empty(), nil
-}
-
-// localDays adds the plays of the scope per local day in loc to days
-// (keyed by local day number). It also returns the raw spans it read, for
-// callers that need more than counts from them.
-func localDays(ctx context.Context, q querier, sc scope, loc *time.Location, days map[int64]*dayAgg) error {
-	add := func(day int64, n int, ms int64) {
-		if n == 0 {
-			return
-		}
-		a := days[day]
-		if a == nil {
-			a = &dayAgg{}
-			days[day] = a
-		}
-		a.plays += n
-		a.ms += ms
-	}
-	runs, raw := planDays(sc.lo, sc.hi, loc)
-	if len(runs) > 0 {
-		ks := make([]int32, len(runs))
-		for i, r := range runs {
-			ks[i] = int32(r.split()) //nolint:gosec // 0..95
-		}
-		inner := sc.userWhere(sq.Select("day", "plays", "ms_played", "cum_plays", "cum_ms").
-			Column("width_bucket(day, ?::int[]) AS wb", runBounds(runs)).
-			From("user_days").Where("day >= ? AND day < ?", runs[0].lo, runs[len(runs)-1].hi), "user_id")
-		b := pg().Select("day", "wb", "sum(plays)", "sum(ms_played)").
-			Column("sum(coalesce(cum_plays[(?::int[])[(wb + 1) / 2]], 0))", ks).
-			Column("sum(coalesce(cum_ms[(?::int[])[(wb + 1) / 2]], 0))", ks).
-			FromSelect(inner, "d").Where("wb % 2 = 1").GroupBy("day", "wb")
-		sql, args, err := b.ToSql()
-		if err != nil {
-			return err
-		}
-		rows, err := q.Query(ctx, sql, args...)
-		if err != nil {
-			return err
-		}
-		var (
-			day, wb, n, first int64
-			ms, firstMS       int64
-		)
-		if _, err := pgx.ForEachRow(rows, []any{&day, &wb, &n, &ms, &first, &firstMS}, func() error {
-			r := runs[(wb+1)/2-1]
-			k := r.split()
-			second := r.localDay(day, k)
-			add(second-1, int(first), firstMS)
-			add(second, int(n-first), ms-firstMS)
-			return nil
-		}); err != nil {
-			return err
-		}
-	}
-	return rawPlays(ctx, q, sc, raw, func(at time.Time, _ string, ms int64) {
-		add(civilDay(at, loc), 1, ms)
-	})
-}
-
-// rawPlays calls fn for every play of the scope in spans.
-func rawPlays(ctx context.Context, q querier, sc scope, spans []span, fn func(at time.Time, track string, ms int64)) error {
-	if len(spans) == 0 {
-		return nil
-	}
-	ss := make([]signedSpan, len(spans))
-	for i, s := range spans {
-		ss[i] = signedSpan{s, 1}
-	}
-	sql, args, err := toSQL(sq.Expr("SELECT p.played_at, p.track_id, p.ms_played FROM ?", rawPlaysFrom(sc, ss)))
-	if err != nil {
-		return err
-	}
-	rows, err := q.Query(ctx, sql, args...)
-	if err != nil {
-		return err
-	}
-	var (
-		at    time.Time
-		track string
-		ms    int64
-	)
-	_, err = pgx.ForEachRow(rows, []any{&at, &track, &ms}, func() error {
-		fn(at, track, ms)
-		return nil
-	})
-	return err
-}
-
-func locOrUTC(loc *time.Location) *time.Location {
-	if loc == nil {
-		return time.UTC
-	}
-	return loc
-}
-
-// OverTime returns plays per local day, week (from Monday) or month.
-func (s *Store) OverTime(ctx context.Context, p *store.OverTimeParams) ([]store.TimePoint, error) {
-	const op = "over time"
-	switch p.Bucket {
-	case store.BucketDay, store.BucketWeek, store.BucketMonth:
-	default:
-		return nil, invalid(op, "unknown bucket %q", p.Bucket)
-	}
-	loc := locOrUTC(p.Location)
-	sc := scopeOf(&p.StatsFilter)
-	days := map[int64]*dayAgg{}
-	err := s.read(ctx, func(tx pgx.Tx) error {
-		clear(days)
-		if err := sc.narrow(ctx, tx); err != nil {
-			return err
-		}
-		if ok, err := clampToData(ctx, tx, &sc); err != nil || !ok {
-			return err
-		}
-		return localDays(ctx, tx, sc, loc, days)
-	})
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	buckets := map[int64]*store.TimePoint{}
-	for n, a := range days {
-		y, m, d := dayDate(n)
-		var start time.Time
-		switch p.Bucket {
-		case store.BucketDay:
-			start = time.Date(y, m, d, 0, 0, 0, 0, loc)
-		case store.BucketWeek:
-			start = time.Date(y, m, d-int(floorMod(int64(weekday(n))+6, 7)), 0, 0, 0, 0, loc)
-		case store.BucketMonth:
-			start = time.Date(y, m, 1, 0, 0, 0, 0, loc)
-		}
-		key := start.Unix()
-		tp := buckets[key]
-		if tp == nil {
-			tp = &store.TimePoint{Start: start}
-			buckets[key] = tp
-		}
-		tp.Plays += a.plays
-		tp.MSPlayed += a.ms
-	}
-	out := make([]store.TimePoint, 0, len(buckets))
-	for _, tp := range buckets {
-		out = append(out, *tp)
-	}
-	slices.SortFunc(out, func(a, b store.TimePoint) int { return a.Start.Compare(b.Start) })
-	return out, nil
-}
-
-// HourWeekday returns the hour × weekday matrix in the caller's zone and
-// the number of local days with plays.
-func (s *Store) HourWeekday(ctx context.Context, p *store.TimeParams) (*store.HourWeekday, error) {
-	const op = "hour weekday"
-	loc := locOrUTC(p.Location)
-	sc := scopeOf(&p.StatsFilter)
-	out := &store.HourWeekday{}
-	err := s.read(ctx, func(tx pgx.Tx) error {
-		*out = store.HourWeekday{}
-		if err := sc.narrow(ctx, tx); err != nil {
-			return err
-		}
-		if ok, err := clampToData(ctx, tx, &sc); err != nil || !ok {
-			return err
-		}
-		days := map[int64]*dayAgg{}
-		if err := localDays(ctx, tx, sc, loc, days); err != nil {
-			return err
-		}
-		out.Days = len(days)
-		runs, raw := planDays(sc.lo, sc.hi, loc)
-		if err := hourMatrix(ctx, tx, sc, runs, out); err != nil {
-			return err
-		}
-		return rawPlays(ctx, tx, sc, raw, func(at time.Time, _ string, ms int64) {
-			lt := at.In(loc)
-			out.Plays[lt.Weekday()][lt.Hour()]++
-			out.MSPlayed[lt.Weekday()][lt.Hour()] += ms
-		})
-	})
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	return out, nil
-}
-
-// hourMatrix adds the plays of runs to the hour × weekday matrix. For each
-// run and UTC weekday it sums the running totals at the quarter-hours that
-// start local hours; differences of those sums are the plays of each local
-// hour.
-func hourMatrix(ctx context.Context, q querier, sc scope, runs []dayRun, out *store.HourWeekday) error {
-	phases := map[int64][]int{} // phase → indexes of runs
-	for i, r := range runs {
-		phases[r.phase()] = append(phases[r.phase()], i)
-	}
-	for phase, idx := range phases {
-		// Boundaries: 0, the local hour starts, 96.
-		bounds := []int64{0}
-		for q := phase; q < quarters; q += 4 {
-			if q > 0 {
-				bounds = append(bounds, q)
-			}
-		}
-		bounds = append(bounds, quarters)
-		cols := []string{"wb", "((day % 7) + 11) % 7"}
-		for _, bnd := range bounds[1:] {
-			cols = append(cols, "sum(cum_plays["+itoa(bnd)+"])", "sum(cum_ms["+itoa(bnd)+"])")
-		}
-		inPhase := make([]bool, len(runs))
-		for _, i := range idx {
-			inPhase[i] = true
-		}
-		inner := sc.userWhere(sq.Select("day", "cum_plays", "cum_ms").
-			Column("width_bucket(day, ?::int[]) AS wb", runBounds(runs)).
-			From("user_days").Where("day >= ? AND day < ?", runs[0].lo, runs[len(runs)-1].hi), "user_id")
-		b := pg().Select(cols...).FromSelect(inner, "d").
-			Where("wb % 2 = 1 AND (?::bool[])[(wb + 1) / 2]", inPhase).GroupBy("1", "2")
-		sql, args, err := b.ToSql()
-		if err != nil {
-			return err
-		}
-		rows, err := q.Query(ctx, sql, args...)
-		if err != nil {
-			return err
-		}
-		var wb, wd int64
-		sums := make([]int64, 2*(len(bounds)-1))
-		dest := []any{&wb, &wd}
-		for i := range sums {
-			dest = append(dest, &sums[i])
-		}
-		if _, err := pgx.ForEachRow(rows, dest, func() error {
-			r := runs[(wb+1)/2-1]
-			prevN, prevMS := int64(0), int64(0)
-			for i := 1; i < len(bounds); i++ {
-				n, ms := sums[2*(i-1)]-prevN, sums[2*(i-1)+1]-prevMS
-				prevN, prevMS = sums[2*(i-1)], sums[2*(i-1)+1]
-				if n == 0 && ms == 0 {
-					continue
-				}
-				// The piece [bounds[i-1], bounds[i]) lies in one local hour.
-				minute := bounds[i-1]*15 + r.off
-				shift := floorDiv(minute, 1440)
-				hour := floorMod(minute, 1440) / 60
-				day := floorMod(wd+shift, 7)
-				out.Plays[day][hour] += int(n)
-				out.MSPlayed[day][hour] += ms
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -150,7 +150,12 @@ func (s *Store) UpsertUser(ctx context.Context, p *store.UpsertUserParams) (*sto
 
 // GetUser returns the user with its task states.
 func (s *Store) GetUser(ctx context.Context, id string) (*store.User, error) {
-	u, err := getUser(ctx, s.pool, id)
+	var u *store.User
+	err := s.read(ctx, func(tx pgx.Tx) error {
+		var err error
+		u, err = getUser(ctx, tx, id)
+		return err
+	})
 	if err != nil {
 		return nil, wrap("get user", err)
 	}
@@ -159,17 +164,19 @@ func (s *Store) GetUser(ctx context.Context, id string) (*store.User, error) {
 
 // ListUsers returns every user ordered by id.
 func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
-	const op = "list users"
-	rows, err := s.pool.Query(ctx, `SELECT `+userColumns+` FROM users ORDER BY id`)
+	var users []store.User
+	err := s.read(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT `+userColumns+` FROM users ORDER BY id`)
+		if err != nil {
+			return err
+		}
+		if users, err = collectUsers(rows); err != nil {
+			return err
+		}
+		return loadTasks(ctx, tx, users)
+	})
 	if err != nil {
-		return nil, wrap(op, err)
-	}
-	users, err := collectUsers(rows)
-	if err == nil {
-		err = loadTasks(ctx, s.pool, users)
-	}
-	if err != nil {
-		return nil, wrap(op, err)
+		return nil, wrap("list users", err)
 	}
 	return users, nil
 }

@@ -39,7 +39,7 @@ func (s *Store) Years(ctx context.Context, p *store.TimeParams) ([]store.YearSum
 			return err
 		}
 		var err error
-		out, err = yearsOfUser(ctx, tx, sc, loc)
+		out, err = s.yearsOfUser(ctx, tx, sc, loc)
 		return err
 	})
 	if err != nil {
@@ -99,7 +99,10 @@ func localYears(sc scope, loc *time.Location, first, last int64) []*localYear {
 				n += sp.hi - sp.lo
 			}
 		}
-		if 2*n < b-a {
+		// A whole local year differs from its UTC year by the hours of the
+		// zone's offset at each end; a year the filter cuts is read like
+		// any range.
+		if n <= 2*dayMS {
 			ly.utc, ly.spans = u, spans
 		} else {
 			ly.plan = planRange(a, b, first, last)
@@ -110,54 +113,85 @@ func localYears(sc scope, loc *time.Location, first, last int64) []*localYear {
 }
 
 // yearsOfUser answers Years for the scope's user.
-func yearsOfUser(ctx context.Context, q querier, sc scope, loc *time.Location) ([]store.YearSummary, error) {
-	days := map[int64]*dayAgg{}
-	if err := localDays(ctx, q, sc, loc, days); err != nil {
-		return nil, err
-	}
-	first, last, ok, err := playSpan(ctx, q, sc.user, minMS, maxMS)
+func (s *Store) yearsOfUser(ctx context.Context, tx pgx.Tx, sc scope, loc *time.Location) ([]store.YearSummary, error) {
+	first, last, ok, err := playSpan(ctx, tx, sc.user, minMS, maxMS)
 	if err != nil || !ok {
 		return nil, err
 	}
 	years := localYears(sc, loc, first, last)
-	byYear := map[int]*localYear{}
-	for _, ly := range years {
-		byYear[ly.year] = ly
+	var (
+		days = map[int64]*dayAgg{}
+		st   *yearStats
+		out  = make([]store.YearSummary, len(years))
+	)
+	for i, ly := range years {
+		out[i].Year = ly.year
+	}
+	// The plays of each local year, the rollups of those read through
+	// their UTC year, and those read as ranges, at once.
+	reads := []func(q querier) error{
+		func(q querier) error { return localDays(ctx, q, sc, loc, days) },
+		func(q querier) error {
+			if err := yearDeltas(ctx, q, sc.user, years); err != nil {
+				return err
+			}
+			var err error
+			st, err = loadYearRollups(ctx, q, sc.user, years)
+			return err
+		},
+	}
+	for i, ly := range years {
+		if ly.utc != 0 {
+			continue
+		}
+		reads = append(reads,
+			func(q querier) error {
+				var err error
+				out[i].UniqueTracks, out[i].TopTrack, err = rangeYearItems(ctx, q, sc.user, ly, "t")
+				return err
+			},
+			func(q querier) error {
+				var err error
+				out[i].UniqueArtists, out[i].TopArtist, err = rangeYearItems(ctx, q, sc.user, ly, "a")
+				return err
+			})
+	}
+	if err := s.parallel(ctx, tx, reads...); err != nil {
+		return nil, err
+	}
+	byYear := map[int]int{}
+	for i, ly := range years {
+		byYear[ly.year] = i
 	}
 	for n, a := range days {
 		y, _, _ := dayDate(n)
-		if ly := byYear[y]; ly != nil {
-			ly.plays += a.plays
-			ly.ms += a.ms
+		if i, ok := byYear[y]; ok {
+			out[i].Plays += a.plays
+			out[i].MSPlayed += a.ms
 		}
 	}
-	years = slices.DeleteFunc(years, func(ly *localYear) bool { return ly.plays == 0 })
-	if len(years) == 0 {
-		return nil, nil
-	}
-	if err := yearDeltas(ctx, q, sc.user, years); err != nil {
-		return nil, err
-	}
-	st, err := loadYearRollups(ctx, q, sc.user, years)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]store.YearSummary, 0, len(years))
-	for _, ly := range years {
-		ys := store.YearSummary{Year: ly.year, Plays: ly.plays, MSPlayed: ly.ms}
-		var err error
-		if ys.UniqueTracks, ys.TopTrack, err = yearItems(ctx, q, sc.user, ly, st, "t"); err != nil {
+	for i, ly := range years {
+		if ly.utc == 0 || out[i].Plays == 0 {
+			continue
+		}
+		if out[i].UniqueTracks, out[i].TopTrack, err = yearItems(ctx, tx, sc.user, ly, st, "t"); err != nil {
 			return nil, err
 		}
-		if ys.UniqueArtists, ys.TopArtist, err = yearItems(ctx, q, sc.user, ly, st, "a"); err != nil {
+		if out[i].UniqueArtists, out[i].TopArtist, err = yearItems(ctx, tx, sc.user, ly, st, "a"); err != nil {
 			return nil, err
 		}
-		out = append(out, ys)
 	}
-	if err := yearsLastPlayed(ctx, q, sc.user, years, out); err != nil {
+	kept := years[:0]
+	res := out[:0]
+	for i, ly := range years {
+		if out[i].Plays > 0 {
+			kept, res = append(kept, ly), append(res, out[i])
+		}
+	}
+	if err := yearsLastPlayed(ctx, tx, sc.user, kept, res); err != nil {
 		return nil, err
 	}
-	return out, describeYears(ctx, q, out)
+	return res, describeYears(ctx, tx, res)
 }
 
 // yearDeltas reads the plays of every year's raw spans into its deltas.
@@ -337,9 +371,6 @@ func yearItems(ctx context.Context, q querier, user string, ly *localYear, st *y
 		}
 	}
 	n := 0
-	if ly.utc == 0 {
-		return rangeYearItems(ctx, q, user, ly, kind)
-	}
 	{
 		n = st.count[yearKeyOf(kind, ly.utc, "")]
 		for id, d := range deltas {
@@ -398,17 +429,18 @@ func rangeYearItems(ctx context.Context, q querier, user string, ly *localYear, 
 	if kind == "a" {
 		k = store.TopArtists
 	}
-	sql, args, err := toSQL(sq.Expr("SELECT id, c, m, CASE WHEN inv THEN NULL ELSE l END, count(*) OVER () FROM (?) x ORDER BY c DESC, id LIMIT 1",
-		itemSums(scope{user: user, lo: ly.t.lo, hi: ly.t.hi, bounded: true}, k, ly.plan)))
+	sc := scope{user: user, lo: ly.t.lo, hi: ly.t.hi, bounded: true}
+	sql, args, err := toSQL(sq.Expr("SELECT id, c, m, l, lm, count(*) OVER () FROM (?) x ORDER BY c DESC, id LIMIT 1",
+		itemSums(sc, k, ly.plan)))
 	if err != nil {
 		return 0, nil, err
 	}
 	var (
-		it   store.TopItem
-		last *time.Time
-		n    int
+		it       store.TopItem
+		last, lm *time.Time
+		n        int
 	)
-	err = q.QueryRow(ctx, sql, args...).Scan(&it.ID, &it.Plays, &it.MSPlayed, &last, &n)
+	err = q.QueryRow(ctx, sql, args...).Scan(&it.ID, &it.Plays, &it.MSPlayed, &last, &lm, &n)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil, nil
 	}
@@ -416,6 +448,15 @@ func rangeYearItems(ctx context.Context, q querier, user string, ly *localYear, 
 		return 0, nil, err
 	}
 	it.LastPlayed = fromNull(last)
+	if lm != nil || last == nil {
+		pr := lastProbe{id: it.ID, lo: sc.lo, hi: sc.hi, target: &it}
+		if lm != nil {
+			pr.from, pr.window = max(sc.lo, lm.UnixMilli()), true
+		}
+		if err := probeLast(ctx, q, user, k, []lastProbe{pr}); err != nil {
+			return 0, nil, err
+		}
+	}
 	return n, &it, nil
 }
 

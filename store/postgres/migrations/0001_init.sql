@@ -78,8 +78,7 @@ CREATE TABLE track_artists (
     track_id  text COLLATE "C" NOT NULL REFERENCES tracks (id) ON DELETE CASCADE,
     position  integer NOT NULL,
     artist_id text COLLATE "C" NOT NULL, -- upserted before its tracks (no key check on this hot path)
-    PRIMARY KEY (track_id, position),
-    UNIQUE (track_id, artist_id)
+    PRIMARY KEY (track_id, position) -- an artist appears once per track (deduplicated on write)
 );
 
 CREATE INDEX track_artists_artist_idx ON track_artists (artist_id, track_id);
