@@ -2,16 +2,11 @@ package monitor
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"testing"
 	"testing/synctest"
-	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/spotifyhist/spotifyhist/store/postgres"
@@ -47,42 +42,4 @@ func TestFailoverPostgres(t *testing.T) {
 		defer func() { require.NoError(t, st.Close()) }()
 		testFailover(t, st)
 	})
-}
-
-// postgresURL returns the test database, or skips the test when none is
-// configured (failing instead when SPOTIFYHIST_TEST_REQUIRE_POSTGRES=1).
-func postgresURL(tb testing.TB) string {
-	tb.Helper()
-	url := os.Getenv("SPOTIFYHIST_TEST_DATABASE_URL")
-	if url == "" {
-		if os.Getenv("SPOTIFYHIST_TEST_REQUIRE_POSTGRES") == "1" {
-			tb.Fatal("SPOTIFYHIST_TEST_REQUIRE_POSTGRES=1 but SPOTIFYHIST_TEST_DATABASE_URL is not set")
-		}
-		tb.Skip("SPOTIFYHIST_TEST_DATABASE_URL is not set; set it to a PostgreSQL URL " +
-			"(e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run the PostgreSQL tests")
-	}
-	return url
-}
-
-// postgresSchema creates an empty schema for one test and drops it when the
-// test ends.
-func postgresSchema(tb testing.TB, url string) string {
-	tb.Helper()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "t_" + hex.EncodeToString(b[:])
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, url)
-		if err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return schema
 }

@@ -40,7 +40,7 @@ func benchExport(b *testing.B, n int, withCapture bool) (spotifyhist.ExportSourc
 // benchImport analyses and executes the import into a fresh store per
 // iteration (store set-up excluded from the time).
 func benchImport(b *testing.B, n int, withCapture bool) {
-	for _, be := range importBackends() {
+	for _, be := range importBackends(b) {
 		b.Run(be.name, func(b *testing.B) {
 			src, rows, user := benchExport(b, n, withCapture)
 			runtime.GC()

@@ -189,7 +189,7 @@ func TestImportDirectory(t *testing.T) {
 		require.NoError(t, os.WriteFile(path, f.Data, 0o644))
 	}
 	src := spotifyhist.ExportSource{Path: dir}
-	st := importBackends()[0].open(t)
+	st := openTestSQLite(t)
 	addImportUser(t, st, "u")
 	im := newTestImporter(t, st, ImporterConfig{})
 	ctx := context.Background()

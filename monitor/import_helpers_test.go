@@ -3,23 +3,16 @@ package monitor
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/spotifyhist/spotifyhist/dedupe/dedupetest"
 	"github.com/spotifyhist/spotifyhist/spotifyhist"
 	"github.com/spotifyhist/spotifyhist/store"
-	"github.com/spotifyhist/spotifyhist/store/postgres"
-	"github.com/spotifyhist/spotifyhist/store/sqlite"
 )
 
 // importBackend opens a fresh, empty store of one backend.
@@ -30,47 +23,18 @@ type importBackend struct {
 
 // importBackends are SQLite always and PostgreSQL when
 // SPOTIFYHIST_TEST_DATABASE_URL is set (a schema per store, dropped after).
-func importBackends() []importBackend {
-	bs := []importBackend{{name: "SQLite", open: func(t testing.TB) store.Store {
-		t.Helper()
-		s, err := sqlite.New(context.Background(), sqlite.Config{Path: filepath.Join(t.TempDir(), "db"), Logger: slog.New(slog.DiscardHandler)})
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = s.Close() })
-		return s
-	}}}
-	url := os.Getenv("SPOTIFYHIST_TEST_DATABASE_URL")
-	if url == "" {
-		return bs
+func importBackends(t testing.TB) []importBackend {
+	bs := []importBackend{{name: "SQLite", open: func(t testing.TB) store.Store { return openTestSQLite(t) }}}
+	if url := testPostgresURL(t); url != "" {
+		bs = append(bs, importBackend{name: "PostgreSQL", open: func(t testing.TB) store.Store { return openTestPostgres(t, url) }})
 	}
-	return append(bs, importBackend{name: "PostgreSQL", open: func(t testing.TB) store.Store {
-		t.Helper()
-		var b [6]byte
-		_, _ = rand.Read(b[:])
-		schema := "t_import_" + hex.EncodeToString(b[:])
-		s, err := postgres.New(context.Background(), postgres.Config{URL: url, Schema: schema, MaxConns: 4, Logger: slog.New(slog.DiscardHandler)})
-		require.NoError(t, err)
-		t.Cleanup(func() {
-			_ = s.Close()
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			conn, err := pgx.Connect(ctx, url)
-			if err != nil {
-				t.Errorf("drop schema %s: %v", schema, err)
-				return
-			}
-			defer conn.Close(ctx)
-			if _, err := conn.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-				t.Errorf("drop schema %s: %v", schema, err)
-			}
-		})
-		return s
-	}})
+	return bs
 }
 
 // forEachImportBackend runs fn as a parallel subtest per backend.
 func forEachImportBackend(t *testing.T, fn func(t *testing.T, open func(t testing.TB) store.Store)) {
 	t.Helper()
-	for _, b := range importBackends() {
+	for _, b := range importBackends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
 			fn(t, b.open)

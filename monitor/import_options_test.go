@@ -18,7 +18,7 @@ func TestImportOptions(t *testing.T) {
 	t.Parallel()
 	c := importCorpus(3000/importScale, 17)
 	src := zipSource(t, c)
-	st := importBackends()[0].open(t)
+	st := openTestSQLite(t)
 	user := c.Config.UserID
 	addImportUser(t, st, user)
 	prefill(t, st, user, c.Capture(store.ModeHistory))
@@ -67,7 +67,7 @@ func TestImportInProgress(t *testing.T) {
 	t.Parallel()
 	c := importCorpus(1500/importScale, 19)
 	src := zipSource(t, c)
-	st := importBackends()[0].open(t)
+	st := openTestSQLite(t)
 	user := c.Config.UserID
 	addImportUser(t, st, user)
 	im := newTestImporter(t, st, ImporterConfig{BatchSize: 100})
@@ -99,7 +99,7 @@ func TestImportMetrics(t *testing.T) {
 	t.Parallel()
 	c := importCorpus(1500/importScale, 23)
 	src := zipSource(t, c)
-	st := importBackends()[0].open(t)
+	st := openTestSQLite(t)
 	user := c.Config.UserID
 	addImportUser(t, st, user)
 	reg := prometheus.NewPedanticRegistry()

@@ -1,21 +1,12 @@
 package monitor
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/spotifyhist/spotifyhist/store"
-	"github.com/spotifyhist/spotifyhist/store/postgres"
-	"github.com/spotifyhist/spotifyhist/store/sqlite"
 	"github.com/spotifyhist/spotifyhist/store/storetest"
 )
 
@@ -30,40 +21,11 @@ type songIDBackend struct {
 // test in its own schema, dropped afterwards).
 func songIDBackends(t *testing.T) []songIDBackend {
 	t.Helper()
-	bs := []songIDBackend{{name: "SQLite", open: func(t *testing.T) store.Store {
-		t.Helper()
-		s, err := sqlite.New(context.Background(), sqlite.Config{Path: filepath.Join(t.TempDir(), "db"), Logger: slog.New(slog.DiscardHandler)})
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = s.Close() })
-		return s
-	}}}
-	url := os.Getenv("SPOTIFYHIST_TEST_DATABASE_URL")
-	if url == "" {
-		return bs
+	bs := []songIDBackend{{name: "SQLite", open: func(t *testing.T) store.Store { return openTestSQLite(t) }}}
+	if url := testPostgresURL(t); url != "" {
+		bs = append(bs, songIDBackend{name: "PostgreSQL", open: func(t *testing.T) store.Store { return openTestPostgres(t, url) }})
 	}
-	return append(bs, songIDBackend{name: "PostgreSQL", open: func(t *testing.T) store.Store {
-		t.Helper()
-		var b [6]byte
-		_, _ = rand.Read(b[:])
-		schema := "t_monitor_" + hex.EncodeToString(b[:])
-		s, err := postgres.New(context.Background(), postgres.Config{URL: url, Schema: schema, MaxConns: 4, Logger: slog.New(slog.DiscardHandler)})
-		require.NoError(t, err)
-		t.Cleanup(func() {
-			_ = s.Close()
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			conn, err := pgx.Connect(ctx, url)
-			if err != nil {
-				t.Errorf("drop schema %s: %v", schema, err)
-				return
-			}
-			defer conn.Close(ctx)
-			if _, err := conn.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-				t.Errorf("drop schema %s: %v", schema, err)
-			}
-		})
-		return s
-	}})
+	return bs
 }
 
 // songIDTime is the base time of the song-ID tests.
