@@ -201,6 +201,9 @@ func (s *Store) ReplacePlaylistTracks(ctx context.Context, p *store.ReplacePlayl
 		if r.Position < 0 {
 			return invalid(op, "row %d: negative position", r.Position)
 		}
+		if slices.Contains(pos[:i], int32(r.Position)) { //nolint:gosec // positions are small
+			return invalid(op, "row %d: position given twice", r.Position)
+		}
 		tracks = append(tracks, r.Track)
 		pos[i], ids[i], status[i], added[i] = int32(r.Position), r.Track.ID, string(r.Status), nullTS(r.AddedAt) //nolint:gosec // positions are small
 	}

@@ -25,6 +25,9 @@ const (
 	// ConnectTimeoutDefault bounds each connection attempt when neither
 	// Config.ConnectTimeout nor the URL's connect_timeout is set.
 	ConnectTimeoutDefault = 10 * time.Second
+	// WorkMemDefault is the work_mem of the store's sessions unless the URL
+	// sets one (e.g. ?work_mem=64MB).
+	WorkMemDefault = "32MB"
 )
 
 // Config configures a Store.
@@ -36,7 +39,9 @@ type Config struct {
 	// lives there. It is created when missing. Empty = the server's default
 	// search_path.
 	Schema string
-	// MaxConns is the pool size; 0 = MaxConnsDefault.
+	// MaxConns is the pool size; 0 = MaxConnsDefault. A statistics query
+	// runs its independent reads on extra connections while the pool has
+	// room.
 	MaxConns int
 	// ConnectTimeout bounds each connection attempt; 0 = the URL's
 	// connect_timeout, or ConnectTimeoutDefault when the URL has none.
@@ -66,6 +71,9 @@ var _ store.Store = (*Store)(nil)
 // connect timeout, and applies pending migrations. A server that is down
 // yields an error naming its host:port; a schema migrated by a newer binary
 // yields an error wrapping store.ErrSchemaTooNew.
+//
+// The store's sessions run with TimeZone UTC, jit off (dashboard queries
+// are short) and work_mem WorkMemDefault unless the URL sets it.
 func New(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.URL == "" {
 		return nil, fmt.Errorf("store/postgres: open: empty URL: %w", store.ErrInvalid)
@@ -96,6 +104,11 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	// Dashboard queries are short; JIT compilation only adds latency to them.
 	pc.ConnConfig.RuntimeParams["jit"] = "off"
+	// Statistics sort and hash a few megabytes of rollup rows; the server's
+	// default of 4MB would spill them to disk. The URL may set another.
+	if _, ok := pc.ConnConfig.RuntimeParams["work_mem"]; !ok {
+		pc.ConnConfig.RuntimeParams["work_mem"] = WorkMemDefault
+	}
 	pc.ConnConfig.RuntimeParams["timezone"] = "UTC"
 
 	logger := cfg.Logger

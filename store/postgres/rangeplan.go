@@ -170,30 +170,6 @@ func (p rangePlan) partial() rangePlan {
 	return q
 }
 
-// partialMask is the "years" bit set of the years the plan reads in part
-// (from months or raw spans), and whether every one of them has a bit.
-func (p rangePlan) partialMask() (int64, bool) {
-	var m int64
-	add := func(y int) bool {
-		b := yearBit(y)
-		m |= b
-		return b != 0
-	}
-	for _, pt := range p.parts {
-		if !pt.whole && !add(int(pt.year)) {
-			return 0, false
-		}
-	}
-	for _, s := range p.spans {
-		for y := utcYear(s.lo); y <= utcYear(s.hi-1); y++ {
-			if !add(y) {
-				return 0, false
-			}
-		}
-	}
-	return m, true
-}
-
 // yearMask is the "years" bit set of the plan's whole years, and whether
 // every one of them has a bit.
 func (p rangePlan) yearMask() (int64, bool) {
@@ -296,16 +272,7 @@ func monthSum(col string, first, last int) string {
 // month read that holds plays of the item: the last play in the range is
 // the later of l and the last play from lm on, which the caller looks up.
 func itemSums(sc scope, kind store.TopKind, plan rangePlan) sq.Sqlizer {
-	return itemSumsOf(sc, kind, plan, nil)
-}
-
-// itemSumsOf is itemSums restricted to the items only when only is not
-// nil (and the scope names a user): the rollup rows are then read by
-// their keys.
-func itemSumsOf(sc scope, kind store.TopKind, plan rangePlan, only []string) sq.Sqlizer {
 	k := kindOf(kind)
-	only = slices.Clip(only)
-	byKey := only != nil && sc.user != ""
 	if plan.all {
 		if sc.user != "" {
 			return sq.Expr("SELECT "+k.col+" AS id, plays AS c, ms_played AS m, last_played AS l, NULL::timestamptz AS lm FROM "+k.total+" WHERE user_id = ?", sc.user)
@@ -317,16 +284,6 @@ func itemSumsOf(sc scope, kind store.TopKind, plan rangePlan, only []string) sq.
 		table, col = "user_year_tracks", "t.album_id"
 	}
 	from := func(cond string, args ...any) sq.Sqlizer {
-		switch {
-		case byKey && kind == store.TopAlbums:
-			return sq.Expr("(SELECT id AS track_id, album_id FROM tracks WHERE album_id = ANY(?)) t CROSS JOIN LATERAL (SELECT * FROM "+
-				table+" r WHERE r.user_id = ? AND r.track_id = t.track_id AND "+cond+" OFFSET 0) r",
-				append([]any{only, sc.user}, args...)...)
-		case byKey:
-			return sq.Expr("unnest(?::text[]) AS i(id) CROSS JOIN LATERAL (SELECT * FROM "+
-				table+" r WHERE r.user_id = ? AND r."+k.col+" = i.id AND "+cond+" OFFSET 0) r",
-				append([]any{only, sc.user}, args...)...)
-		}
 		f := rollupFrom(sc, table, cond, args...)
 		if kind == store.TopAlbums {
 			return sq.Expr("? JOIN tracks t ON t.id = r.track_id AND t.album_id IS NOT NULL", f)
@@ -357,13 +314,9 @@ func itemSumsOf(sc scope, kind store.TopKind, plan rangePlan, only []string) sq.
 			valid, valid, latest, from("r.year = ? AND "+c+" > 0", pt.year)))
 	}
 	if len(plan.spans) > 0 {
-		where, args := "", []any{rawPlaysFrom(sc, plan.spans)}
-		if byKey {
-			where, args = " WHERE "+k.rawID+" = ANY(?)", append(args, only)
-		}
 		parts = append(parts, sq.Expr("SELECT "+k.rawID+" AS id, count(*) * s.sign AS c, sum(p.ms_played) * s.sign AS m,"+
-			" CASE WHEN s.sign > 0 THEN max(p.played_at) END AS l, NULL::timestamptz AS lm FROM ? "+k.rawJoin+where+
-			" GROUP BY "+k.rawID+", s.sign", args...))
+			" CASE WHEN s.sign > 0 THEN max(p.played_at) END AS l, NULL::timestamptz AS lm FROM ? "+k.rawJoin+
+			" GROUP BY "+k.rawID+", s.sign", rawPlaysFrom(sc, plan.spans)))
 	}
 	if len(parts) == 0 {
 		return sq.Expr("SELECT NULL::text AS id, 0::bigint AS c, 0::bigint AS m, NULL::timestamptz AS l, NULL::timestamptz AS lm WHERE false")

@@ -305,8 +305,10 @@ func hourMatrix(ctx context.Context, q querier, sc scope, runs []dayRun, out *st
 				Column("coalesce(cum_plays[(?::int[])[(wb + 1) / 2]], 0) > 0 AS f", ks).
 				Column("plays - coalesce(cum_plays[(?::int[])[(wb + 1) / 2]], 0) > 0 AS s", ks).
 				FromSelect(inner, "d").Where("wb % 2 = 1 AND (?::bool[])[(wb + 1) / 2]", inPhase)
-			flags := sq.Select("*", "coalesce(lag(s) OVER w AND lag(day) OVER w = day - 1 AND f, false) AS p").
-				FromSelect(parts, "x").Suffix("WINDOW w AS (PARTITION BY wb ORDER BY day)")
+			// Rows come in day order; the window needs no partition (and
+			// so no sort): consecutive days of one run pair up.
+			flags := sq.Select("*", "coalesce(lag(s) OVER w AND lag(day) OVER w = day - 1 AND lag(wb) OVER w = wb AND f, false) AS p").
+				FromSelect(parts, "x").Suffix("WINDOW w AS (ORDER BY day)")
 			b = pg().Select(cols...).
 				Columns("count(*) FILTER (WHERE f)", "count(*) FILTER (WHERE s)", "count(*) FILTER (WHERE p)").
 				Column("coalesce(bool_or(f) FILTER (WHERE day = (?::int[])[(wb + 1) / 2]), false)", los).

@@ -494,54 +494,24 @@ func bestUntouched(ctx context.Context, q querier, user string, year int, kind s
 }
 
 // yearsLastPlayed looks up the last play in its local year of every
-// year top whose LastPlayed is not known yet.
+// year top whose LastPlayed is not known yet: first in the year's last
+// month (a top is played often), then in the whole year.
 func yearsLastPlayed(ctx context.Context, q querier, user string, years []*localYear, out []store.YearSummary) error {
-	var (
-		kinds   []string
-		ids     []string
-		lo, hi  []time.Time
-		targets []*store.TopItem
-	)
+	var tracks, artists []lastProbe
 	for i, ly := range years {
-		for _, it := range []struct {
-			kind string
-			item *store.TopItem
-		}{{"t", out[i].TopTrack}, {"a", out[i].TopArtist}} {
-			if it.item == nil || !it.item.LastPlayed.IsZero() {
-				continue
-			}
-			kinds, ids = append(kinds, it.kind), append(ids, it.item.ID)
-			lo, hi = append(lo, msTime(ly.t.lo)), append(hi, msTime(ly.t.hi))
-			targets = append(targets, it.item)
+		t := time.UnixMilli(ly.t.hi - 1).UTC()
+		from := max(ly.t.lo, monthStartMS(t.Year(), int(t.Month())))
+		if it := out[i].TopTrack; it != nil && it.LastPlayed.IsZero() {
+			tracks = append(tracks, lastProbe{id: it.ID, lo: ly.t.lo, hi: ly.t.hi, from: from, window: true, target: it})
+		}
+		if it := out[i].TopArtist; it != nil && it.LastPlayed.IsZero() {
+			artists = append(artists, lastProbe{id: it.ID, lo: ly.t.lo, hi: ly.t.hi, from: from, window: true, target: it})
 		}
 	}
-	if len(targets) == 0 {
-		return nil
-	}
-	rows, err := q.Query(ctx, `
-		SELECT CASE WHEN i.kind = 't' THEN
-				(SELECT max(p.played_at) FROM plays p WHERE p.track_id = i.id AND p.user_id = $1
-					AND p.played_at >= i.lo AND p.played_at < i.hi)
-			ELSE
-				(SELECT max((SELECT max(p.played_at) FROM plays p WHERE p.track_id = ta.track_id
-					AND p.user_id = $1 AND p.played_at >= i.lo AND p.played_at < i.hi))
-				FROM track_artists ta WHERE ta.artist_id = i.id)
-			END
-		FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[]) WITH ORDINALITY AS i(kind, id, lo, hi, n)
-		ORDER BY i.n`, user, kinds, ids, lo, hi)
-	if err != nil {
+	if err := probeLast(ctx, q, user, store.TopTracks, tracks); err != nil {
 		return err
 	}
-	var (
-		last *time.Time
-		i    int
-	)
-	_, err = pgx.ForEachRow(rows, []any{&last}, func() error {
-		targets[i].LastPlayed = fromNull(last)
-		i++
-		return nil
-	})
-	return err
+	return probeLast(ctx, q, user, store.TopArtists, artists)
 }
 
 // yearsRaw computes year summaries of several users from the plays.
