@@ -401,7 +401,9 @@ func (s *Server) playbackJSON(r *http.Request, v *playbackView, now time.Time, w
 
 // ---- catalogue ----
 
-func (s *Server) handleTrack(w http.ResponseWriter, r *http.Request) {
+// serveCatalogueItem answers GET /v1/{kind}/{id}: 400 for a malformed id,
+// 404 for an unknown one, else the object render builds.
+func (s *Server) serveCatalogueItem(w http.ResponseWriter, r *http.Request, render func(id string) (any, bool)) {
 	if _, _, ok := s.authenticate(w, r); !ok {
 		return
 	}
@@ -410,59 +412,54 @@ func (s *Server) handleTrack(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusBadRequest, MsgInvalidID, "")
 		return
 	}
-	s.mu.Lock()
-	t, found := s.trackLocked(id)
-	s.mu.Unlock()
+	obj, found := render(id)
 	if !found {
 		writeAPIError(w, http.StatusNotFound, MsgNotFound, "")
 		return
 	}
-	writeJSON(w, http.StatusOK, s.trackJSON(t))
+	writeJSON(w, http.StatusOK, obj)
+}
+
+func (s *Server) handleTrack(w http.ResponseWriter, r *http.Request) {
+	s.serveCatalogueItem(w, r, func(id string) (any, bool) {
+		s.mu.Lock()
+		t, found := s.trackLocked(id)
+		s.mu.Unlock()
+		if !found {
+			return nil, false
+		}
+		return s.trackJSON(t), true
+	})
 }
 
 func (s *Server) handleEpisode(w http.ResponseWriter, r *http.Request) {
-	if _, _, ok := s.authenticate(w, r); !ok {
-		return
-	}
-	id := r.PathValue("id")
-	if !validID(id) {
-		writeAPIError(w, http.StatusBadRequest, MsgInvalidID, "")
-		return
-	}
-	s.mu.Lock()
-	e, found := s.episodeLocked(id)
-	s.mu.Unlock()
-	if !found {
-		writeAPIError(w, http.StatusNotFound, MsgNotFound, "")
-		return
-	}
-	writeJSON(w, http.StatusOK, s.episodeJSON(e))
+	s.serveCatalogueItem(w, r, func(id string) (any, bool) {
+		s.mu.Lock()
+		e, found := s.episodeLocked(id)
+		s.mu.Unlock()
+		if !found {
+			return nil, false
+		}
+		return s.episodeJSON(e), true
+	})
 }
 
 func (s *Server) handleArtist(w http.ResponseWriter, r *http.Request) {
-	if _, _, ok := s.authenticate(w, r); !ok {
-		return
-	}
-	id := r.PathValue("id")
-	if !validID(id) {
-		writeAPIError(w, http.StatusBadRequest, MsgInvalidID, "")
-		return
-	}
-	a, found := s.artist(id)
-	if !found {
-		writeAPIError(w, http.StatusNotFound, MsgNotFound, "")
-		return
-	}
-	m := map[string]any{
-		"external_urls": openURL("artist", a.ID),
-		"href":          s.base + "/v1/artists/" + a.ID,
-		"id":            a.ID,
-		"images":        images(a.ID),
-		"name":          a.Name,
-		"type":          "artist",
-		"uri":           "spotify:artist:" + a.ID,
-	}
-	writeJSON(w, http.StatusOK, m)
+	s.serveCatalogueItem(w, r, func(id string) (any, bool) {
+		a, found := s.artist(id)
+		if !found {
+			return nil, false
+		}
+		return map[string]any{
+			"external_urls": openURL("artist", a.ID),
+			"href":          s.base + "/v1/artists/" + a.ID,
+			"id":            a.ID,
+			"images":        images(a.ID),
+			"name":          a.Name,
+			"type":          "artist",
+			"uri":           "spotify:artist:" + a.ID,
+		}, true
+	})
 }
 
 func (s *Server) artist(id string) (Artist, bool) {
