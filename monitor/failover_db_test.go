@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"github.com/spotifyhist/spotifyhist/store/postgres/postgrestest"
 	"log/slog"
 	"path/filepath"
 	"testing"
@@ -31,8 +32,8 @@ func TestFailoverSQLite(t *testing.T) {
 
 func TestFailoverPostgres(t *testing.T) {
 	t.Parallel()
-	url := postgresURL(t)
-	schema := postgresSchema(t, url)
+	url := postgrestest.URL(t)
+	schema := postgrestest.Schema(t, url)
 	// The pool is opened inside the bubble: its goroutines and timers must
 	// belong to it. Network I/O is not durably blocking, so virtual time
 	// simply waits for the database.

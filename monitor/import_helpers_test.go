@@ -3,6 +3,7 @@ package monitor
 import (
 	"bytes"
 	"context"
+	"github.com/spotifyhist/spotifyhist/store/postgres/postgrestest"
 	"log/slog"
 	"slices"
 	"testing"
@@ -25,7 +26,7 @@ type importBackend struct {
 // SPOTIFYHIST_TEST_DATABASE_URL is set (a schema per store, dropped after).
 func importBackends(t testing.TB) []importBackend {
 	bs := []importBackend{{name: "SQLite", open: func(t testing.TB) store.Store { return openTestSQLite(t) }}}
-	if url := testPostgresURL(t); url != "" {
+	if url := postgrestest.OptionalURL(t); url != "" {
 		bs = append(bs, importBackend{name: "PostgreSQL", open: func(t testing.TB) store.Store { return openTestPostgres(t, url) }})
 	}
 	return bs

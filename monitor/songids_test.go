@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"github.com/spotifyhist/spotifyhist/store/postgres/postgrestest"
 	"testing"
 	"time"
 
@@ -22,7 +23,7 @@ type songIDBackend struct {
 func songIDBackends(t *testing.T) []songIDBackend {
 	t.Helper()
 	bs := []songIDBackend{{name: "SQLite", open: func(t *testing.T) store.Store { return openTestSQLite(t) }}}
-	if url := testPostgresURL(t); url != "" {
+	if url := postgrestest.OptionalURL(t); url != "" {
 		bs = append(bs, songIDBackend{name: "PostgreSQL", open: func(t *testing.T) store.Store { return openTestPostgres(t, url) }})
 	}
 	return bs

@@ -2,13 +2,10 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
 	"net"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -21,43 +18,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/spotifyhist/spotifyhist/store"
+	"github.com/spotifyhist/spotifyhist/store/postgres/postgrestest"
 )
-
-// dbURL returns the test database, skipping the test when none is set up
-// (failing when SPOTIFYHIST_TEST_REQUIRE_POSTGRES=1).
-func dbURL(tb testing.TB) string {
-	tb.Helper()
-	url := os.Getenv("SPOTIFYHIST_TEST_DATABASE_URL")
-	if url == "" {
-		if os.Getenv("SPOTIFYHIST_TEST_REQUIRE_POSTGRES") == "1" {
-			tb.Fatal("SPOTIFYHIST_TEST_REQUIRE_POSTGRES=1 but SPOTIFYHIST_TEST_DATABASE_URL is not set")
-		}
-		tb.Skip("SPOTIFYHIST_TEST_DATABASE_URL is not set")
-	}
-	return url
-}
-
-// freshSchema names a schema for one test and drops it when the test ends.
-func freshSchema(tb testing.TB, url string) string {
-	tb.Helper()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "ti_" + hex.EncodeToString(b[:])
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, url)
-		if err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer func() { _ = conn.Close(ctx) }()
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return schema
-}
 
 func openTest(tb testing.TB, url, schema string, reg prometheus.Registerer) *Store {
 	tb.Helper()
@@ -69,8 +31,8 @@ func openTest(tb testing.TB, url, schema string, reg prometheus.Registerer) *Sto
 
 func newTestStore(tb testing.TB) *Store {
 	tb.Helper()
-	url := dbURL(tb)
-	return openTest(tb, url, freshSchema(tb, url), nil)
+	url := postgrestest.URL(tb)
+	return openTest(tb, url, postgrestest.Schema(tb, url), nil)
 }
 
 // freePort returns a local port nothing listens on.
@@ -169,8 +131,8 @@ func TestNewInvalidConfig(t *testing.T) {
 
 func TestSchemaTooNew(t *testing.T) {
 	t.Parallel()
-	url := dbURL(t)
-	schema := freshSchema(t, url)
+	url := postgrestest.URL(t)
+	schema := postgrestest.Schema(t, url)
 	s := openTest(t, url, schema, nil)
 	_, err := s.pool.Exec(t.Context(), `INSERT INTO schema_migrations (version, name) VALUES (999, 'from_the_future')`)
 	require.NoError(t, err)
@@ -200,8 +162,8 @@ func TestMigrationsNamed(t *testing.T) {
 
 func TestMigrateConcurrently(t *testing.T) {
 	t.Parallel()
-	url := dbURL(t)
-	schema := freshSchema(t, url)
+	url := postgrestest.URL(t)
+	schema := postgrestest.Schema(t, url)
 	const replicas = 4
 	versions := make([]int, replicas)
 	errs := make([]error, replicas)
@@ -230,9 +192,9 @@ func TestMigrateConcurrently(t *testing.T) {
 
 func TestPoolMetrics(t *testing.T) {
 	t.Parallel()
-	url := dbURL(t)
+	url := postgrestest.URL(t)
 	reg := prometheus.NewPedanticRegistry()
-	s := openTest(t, url, freshSchema(t, url), reg)
+	s := openTest(t, url, postgrestest.Schema(t, url), reg)
 	require.NoError(t, s.Ping(t.Context()))
 	problems, err := testutil.GatherAndLint(reg)
 	require.NoError(t, err)
@@ -253,7 +215,7 @@ func TestPoolMetrics(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, n, "Close unregisters the pool metrics")
 	// Another store can register in the same registry once the first is closed.
-	openTest(t, url, freshSchema(t, url), reg)
+	openTest(t, url, postgrestest.Schema(t, url), reg)
 }
 
 // TestClaimContention runs two replicas (separate pools) whose workers all
@@ -261,8 +223,8 @@ func TestPoolMetrics(t *testing.T) {
 // to exactly one of them.
 func TestClaimContention(t *testing.T) {
 	t.Parallel()
-	url := dbURL(t)
-	schema := freshSchema(t, url)
+	url := postgrestest.URL(t)
+	schema := postgrestest.Schema(t, url)
 	a := openTest(t, url, schema, nil)
 	b := openTest(t, url, schema, nil)
 	ctx := t.Context()

@@ -2,65 +2,24 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
-	"os"
 	"testing"
 	"time"
 	_ "time/tzdata" // the suite's time zones, whatever the host has
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/spotifyhist/spotifyhist/store"
 	"github.com/spotifyhist/spotifyhist/store/postgres"
+	"github.com/spotifyhist/spotifyhist/store/postgres/postgrestest"
 	"github.com/spotifyhist/spotifyhist/store/storetest"
 )
-
-// testURL returns the database the tests use, or skips the test when none
-// is configured (failing instead when SPOTIFYHIST_TEST_REQUIRE_POSTGRES=1).
-func testURL(tb testing.TB) string {
-	tb.Helper()
-	url := os.Getenv("SPOTIFYHIST_TEST_DATABASE_URL")
-	if url == "" {
-		if os.Getenv("SPOTIFYHIST_TEST_REQUIRE_POSTGRES") == "1" {
-			tb.Fatal("SPOTIFYHIST_TEST_REQUIRE_POSTGRES=1 but SPOTIFYHIST_TEST_DATABASE_URL is not set")
-		}
-		tb.Skip("SPOTIFYHIST_TEST_DATABASE_URL is not set; set it to a PostgreSQL URL " +
-			"(e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run the PostgreSQL tests")
-	}
-	return url
-}
-
-// testSchema creates an empty schema for one test and drops it, with
-// everything in it, when the test ends.
-func testSchema(tb testing.TB, url string) string {
-	tb.Helper()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "t_" + hex.EncodeToString(b[:])
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, url)
-		if err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return schema
-}
 
 // newTestStore opens a store in a schema of its own.
 func newTestStore(tb testing.TB) *postgres.Store {
 	tb.Helper()
-	url := testURL(tb)
-	schema := testSchema(tb, url)
+	url := postgrestest.URL(tb)
+	schema := postgrestest.Schema(tb, url)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	s, err := postgres.New(ctx, postgres.Config{
@@ -77,7 +36,7 @@ func newTestStore(tb testing.TB) *postgres.Store {
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	testURL(t)
+	postgrestest.URL(t)
 	storetest.Run(t, func(t *testing.T) store.Store { return newTestStore(t) })
 }
 
